@@ -1,0 +1,5 @@
+namespace Gregor.Network;
+
+internal static class AssemblyMarker
+{
+}

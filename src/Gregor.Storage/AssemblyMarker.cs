@@ -1,0 +1,5 @@
+namespace Gregor.Storage;
+
+internal static class AssemblyMarker
+{
+}

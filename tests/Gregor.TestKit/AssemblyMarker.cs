@@ -1,0 +1,5 @@
+namespace Gregor.TestKit;
+
+internal static class AssemblyMarker
+{
+}
