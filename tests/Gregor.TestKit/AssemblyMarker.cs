@@ -1,5 +1,0 @@
-namespace Gregor.TestKit;
-
-internal static class AssemblyMarker
-{
-}
