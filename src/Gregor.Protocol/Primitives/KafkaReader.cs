@@ -11,8 +11,6 @@ namespace Gregor.Protocol.Primitives;
 /// </summary>
 public struct KafkaReader
 {
-    private static readonly UTF8Encoding StrictUtf8 = new(encoderShouldEmitUTF8Identifier: false, throwOnInvalidBytes: true);
-
     private readonly ReadOnlyMemory<byte> _buffer;
     private int _position;
 
@@ -153,18 +151,9 @@ public struct KafkaReader
         return ReadInt32();
     }
 
-    private string DecodeString(int length)
-    {
-        var bytes = Take(length);
-        try
-        {
-            return StrictUtf8.GetString(bytes);
-        }
-        catch (DecoderFallbackException e)
-        {
-            throw new ProtocolException("String is not valid UTF-8.", e);
-        }
-    }
+    // Invalid UTF-8 becomes U+FFFD, as Java's String constructor does in Kafka: a client with an
+    // odd client id is served, not disconnected.
+    private string DecodeString(int length) => Encoding.UTF8.GetString(Take(length));
 
     public string ReadString(bool compact)
     {
