@@ -124,6 +124,19 @@ public sealed class MessageGenerator
                 throw new FormatException($"{_message.SourceFile}: field '{owner}.{field.Name}' collides with a generated member.");
             }
 
+            // Kafka can carry a field untagged in some versions and tagged in others; no schema does
+            // so today, and supporting it would need split version ranges, so refuse it loudly.
+            if (field.IsTagged && !field.TaggedVersions.Covers(field.Versions.Intersect(_context)))
+            {
+                throw new FormatException($"{_message.SourceFile}: tagged field '{owner}.{field.Name}' must be tagged in all its versions.");
+            }
+
+            // A nullable tagged struct has its own presence marker in Kafka; no schema uses one yet.
+            if (field.IsTagged && field.IsStructType && !field.IsArray && !field.NullableVersions.IsEmpty)
+            {
+                throw new FormatException($"{_message.SourceFile}: nullable tagged struct '{owner}.{field.Name}' is not supported.");
+            }
+
             if (field.IsStructType && field.Fields.Count == 0 && !_structs.ContainsKey(field.ElementType))
             {
                 throw new FormatException($"{_message.SourceFile}: field '{owner}.{field.Name}' has unknown type '{field.Type}'.");

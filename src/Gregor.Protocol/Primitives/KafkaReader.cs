@@ -127,12 +127,19 @@ public struct KafkaReader
     /// <summary>Reads a length prefix: int16 (classic) or unsigned varint minus one (compact); -1 is null.</summary>
     private int ReadStringLength(bool compact)
     {
-        if (compact)
+        if (!compact)
         {
-            return (int)ReadUnsignedVarint() - 1;
+            return ReadInt16();
         }
 
-        return ReadInt16();
+        // Strings are at most 32767 bytes in both encodings, as Kafka enforces.
+        var raw = ReadUnsignedVarint();
+        if (raw > short.MaxValue + 1u)
+        {
+            throw new ProtocolException($"Compact string length {raw - 1} exceeds 32767 bytes.");
+        }
+
+        return (int)raw - 1;
     }
 
     private int ReadBytesLength(bool compact)
