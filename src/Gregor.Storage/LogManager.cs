@@ -309,8 +309,9 @@ public sealed class LogManager : IDisposable
                 WriteCheckpoints();
             }
         }
-        catch (Exception e) when (e is IOException or UnauthorizedAccessException or ObjectDisposedException or InvalidOperationException)
+        catch (Exception e)
         {
+            // A timer callback that throws would take the broker down (DESIGN.md decision 10).
             StorageLog.BackgroundJobFailed(_logger, e);
         }
         finally
