@@ -113,7 +113,8 @@ internal sealed class KafkaChannel
 
     public bool CloseIfIdle(long nowTimestamp, TimeSpan maxIdle)
     {
-        if (_closing || Volatile.Read(ref _requestInFlight) != 0 || _queue.Reader.Count != 0)
+        // Queued requests do not count: they wait only because responses cannot be written.
+        if (_closing || Volatile.Read(ref _requestInFlight) != 0)
         {
             return false;
         }
@@ -124,7 +125,10 @@ internal sealed class KafkaChannel
         }
 
         NetworkLog.IdleConnectionClosed(_logger, ConnectionId, Context.RemoteEndPoint, (long)maxIdle.TotalMilliseconds);
-        Close();
+
+        // Abort, not Close: no request is in flight, but a flush to a client that stopped reading
+        // may be, and only the abort token cancels it.
+        Abort();
         return true;
     }
 
@@ -138,9 +142,27 @@ internal sealed class KafkaChannel
         var process = ProcessLoopAsync();
         await Task.WhenAll(receive, process).ConfigureAwait(false);
 
+        // Responses written before a failure still go out, but only as long as the abort token
+        // allows: completing a stream pipe writer without an exception flushes without one, and
+        // would block forever on a client that stopped reading.
+        Exception? outputError = null;
         try
         {
-            await _output.CompleteAsync().ConfigureAwait(false);
+            await _output.FlushAsync(_abort.Token).ConfigureAwait(false);
+        }
+        catch (Exception ex) when (ex is IOException or SocketException or ObjectDisposedException or OperationCanceledException or InvalidOperationException)
+        {
+            outputError = ex;
+        }
+
+        if (outputError is null && _abort.IsCancellationRequested)
+        {
+            outputError = new OperationCanceledException("Connection aborted.");
+        }
+
+        try
+        {
+            await _output.CompleteAsync(outputError).ConfigureAwait(false);
         }
         catch (Exception ex) when (ex is IOException or SocketException or ObjectDisposedException or OperationCanceledException)
         {

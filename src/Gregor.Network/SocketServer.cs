@@ -285,7 +285,15 @@ public sealed class SocketServer : IAsyncDisposable
         else
         {
             // A name binds every address it resolves to: librdkafka resolves "localhost" to ::1 first.
-            addresses = (await Dns.GetHostAddressesAsync(host, cancellationToken).ConfigureAwait(false)).Distinct().ToArray();
+            var resolved = await Dns.GetHostAddressesAsync(host, cancellationToken).ConfigureAwait(false);
+            if (string.Equals(host, "localhost", StringComparison.OrdinalIgnoreCase))
+            {
+                // Some resolvers (containers, minimal /etc/hosts) give only 127.0.0.1 while
+                // clients elsewhere try ::1: localhost always means both loopbacks.
+                resolved = [.. resolved, IPAddress.IPv6Loopback, IPAddress.Loopback];
+            }
+
+            addresses = resolved.Distinct().ToArray();
             if (addresses.Length == 0)
             {
                 throw new SocketException((int)SocketError.HostNotFound);
