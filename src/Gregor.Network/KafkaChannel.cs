@@ -42,6 +42,12 @@ internal sealed class KafkaChannel
     // Cancelled only to abort the in-flight request (shutdown timeout).
     private readonly CancellationTokenSource _abort = new();
 
+    // Read-ahead is bounded in bytes too: the receive loop waits on _drained while more than
+    // MaxQueuedBytesPerConnection are queued.
+    private readonly SemaphoreSlim _drained = new(0);
+    private long _queuedBytes;
+    private int _receiveWaiting;
+
     private long _lastActivityTimestamp;
     private volatile bool _closing;
     private int _requestInFlight;
@@ -188,6 +194,7 @@ internal sealed class KafkaChannel
         _socket.Dispose();
         _receiveStop.Dispose();
         _abort.Dispose();
+        _drained.Dispose();
         NetworkLog.ConnectionClosed(_logger, ConnectionId, Context.RemoteEndPoint);
     }
 
@@ -252,6 +259,19 @@ internal sealed class KafkaChannel
                             throw;
                         }
                     }
+
+                    Interlocked.Add(ref _queuedBytes, request.Length);
+                    while (Volatile.Read(ref _queuedBytes) > _options.MaxQueuedBytesPerConnection)
+                    {
+                        Volatile.Write(ref _receiveWaiting, 1);
+                        if (Volatile.Read(ref _queuedBytes) <= _options.MaxQueuedBytesPerConnection)
+                        {
+                            Volatile.Write(ref _receiveWaiting, 0);
+                            break;
+                        }
+
+                        await _drained.WaitAsync(token).ConfigureAwait(false);
+                    }
                 }
 
                 _metrics.IncomingByteTotal.Add(consumedBefore - buffer.Length, _tags);
@@ -300,6 +320,12 @@ internal sealed class KafkaChannel
             {
                 while (!_closing && reader.TryRead(out var request))
                 {
+                    if (Interlocked.Add(ref _queuedBytes, -request.Length) <= _options.MaxQueuedBytesPerConnection
+                        && Interlocked.Exchange(ref _receiveWaiting, 0) == 1)
+                    {
+                        _drained.Release();
+                    }
+
                     ResponseFrame? response;
                     Volatile.Write(ref _requestInFlight, 1);
                     try

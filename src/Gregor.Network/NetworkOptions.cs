@@ -33,6 +33,12 @@ public sealed class NetworkOptions
     /// </summary>
     public int MaxQueuedRequestsPerConnection { get; init; } = 64;
 
+    /// <summary>
+    /// How many bytes of complete frames a connection reads ahead. A frame is always admitted when
+    /// nothing is queued, whatever its size; Kafka itself reads one request per connection at a time.
+    /// </summary>
+    public long MaxQueuedBytesPerConnection { get; init; } = 4 * 1024 * 1024;
+
     /// <summary>How long <see cref="SocketServer.StopAsync"/> waits for in-flight requests before aborting connections.</summary>
     public TimeSpan ShutdownTimeout { get; init; } = TimeSpan.FromSeconds(10);
 
@@ -70,6 +76,11 @@ public sealed class NetworkOptions
         if (ConnectionsMaxIdleMs <= 0)
         {
             throw new ArgumentException("connections.max.idle.ms must be positive.", nameof(ConnectionsMaxIdleMs));
+        }
+
+        if (MaxQueuedBytesPerConnection < 0)
+        {
+            throw new ArgumentException("MaxQueuedBytesPerConnection must not be negative.", nameof(MaxQueuedBytesPerConnection));
         }
 
         if (MaxQueuedRequestsPerConnection < 1)

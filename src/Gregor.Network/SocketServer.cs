@@ -50,6 +50,12 @@ public sealed class SocketServer : IAsyncDisposable
     /// <summary>The endpoints each listener (by name) is bound to, with the actual ports once started.</summary>
     public IReadOnlyDictionary<string, IReadOnlyList<IPEndPoint>> BoundEndpoints => _boundEndpoints;
 
+    /// <summary>
+    /// The port each listener (by name) is bound to: what <c>advertised.listeners</c> entries with
+    /// port 0 resolve to (<c>BrokerConfig.ResolveAdvertisedListeners</c>).
+    /// </summary>
+    public IReadOnlyDictionary<string, int> BoundPorts => _boundEndpoints.ToDictionary(e => e.Key, e => e.Value[0].Port, StringComparer.Ordinal);
+
     /// <summary>Connections currently open.</summary>
     public int ConnectionCount => _channels.Count;
 

@@ -296,7 +296,8 @@ public sealed class SocketServerTests
         using var client = await TestClient.ConnectAsync(server.GetBoundPort("PLAINTEXT"));
         client.Socket.ReceiveBufferSize = 65536;
 
-        // 64 responses of 1 MB cannot fit in the socket buffers: the server blocks writing them.
+        // 64 responses of 1 MB cannot fit in the socket buffers: the server blocks writing them,
+        // then stops reading ahead (MaxQueuedBytesPerConnection), so the client's sends block too.
         var frame = TestDispatcher.Frame(TestDispatcher.EchoKey, 1, payloadBytes: 1 << 20);
         var sending = Task.Run(async () =>
         {
@@ -341,6 +342,7 @@ public sealed class SocketServerTests
         Assert.NotEqual(0, port);
         Assert.All(endpoints, e => Assert.Equal(port, e.Port));
         Assert.NotEqual(port, server.GetBoundPort("INTERNAL"));
+        Assert.Equal(new Dictionary<string, int> { ["PLAINTEXT"] = port, ["INTERNAL"] = server.GetBoundPort("INTERNAL") }, server.BoundPorts);
 
         foreach (var endpoint in endpoints)
         {
