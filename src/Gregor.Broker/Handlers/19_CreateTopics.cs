@@ -55,7 +55,7 @@ public sealed class CreateTopicsHandler : ApiHandler<CreateTopicsRequest>
             }
 
             var configs = topic.Configs.Select(c => new KeyValuePair<string, string?>(c.Name, c.Value)).ToList();
-            var result = _broker.TopicCreator.Create(topic.Name, topic.NumPartitions, topic.ReplicationFactor, assignments, configs, request.ValidateOnly);
+            var result = _broker.TopicCreator.Create(topic.Name, topic.NumPartitions, topic.ReplicationFactor, assignments, configs, request.validateOnly);
             if (result.ErrorCode != ErrorCode.None)
             {
                 response.Topics.Add(ErrorResult(topic.Name, result.ErrorCode, result.ErrorMessage));

@@ -144,9 +144,9 @@ public sealed partial class ReplicaManager
             var minOneBatch = bytesRead == 0;
             var maxOffset = fetchParams.IsolationLevel == 1 ? partition.LastStableOffset : highWatermark;
             var read = partition.Log.Read(request.FetchOffset, limit, maxOffset, minOneBatch);
-            if (read.ErrorCode != ErrorCode.None)
+            if (read.Error != ErrorCode.None)
             {
-                result.ErrorCode = read.ErrorCode;
+                result.ErrorCode = read.Error;
                 read.Dispose();
                 anyError = true;
                 continue;

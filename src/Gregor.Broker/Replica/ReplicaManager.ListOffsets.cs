@@ -42,7 +42,7 @@ public sealed partial class ReplicaManager
             case EarliestTimestamp or EarliestLocalTimestamp:
             {
                 var found = partition.Log.FetchOffsetByTimestamp(EarliestTimestamp);
-                return new ListOffsetsPartitionResult(ErrorCode.None, -1, partition.LogStartOffset, found?.LeaderEpoch ?? partition.LeaderEpoch);
+                return new ListOffsetsPartitionResult(ErrorCode.None, -1, partition.LogStartOffset, found.LeaderEpoch ?? -1);
             }
 
             default:
@@ -59,12 +59,12 @@ public sealed partial class ReplicaManager
                 }
 
                 var found = partition.Log.FetchOffsetByTimestamp(timestamp);
-                if (found is null || found.Value.Offset >= partition.HighWatermark)
+                if (found.Offset < 0 || found.Offset >= partition.HighWatermark)
                 {
                     return new ListOffsetsPartitionResult(ErrorCode.None, -1, -1, -1);
                 }
 
-                return new ListOffsetsPartitionResult(ErrorCode.None, found.Value.Timestamp, found.Value.Offset, found.Value.LeaderEpoch);
+                return new ListOffsetsPartitionResult(ErrorCode.None, found.Timestamp, found.Offset, found.LeaderEpoch ?? -1);
             }
         }
     }

@@ -45,16 +45,18 @@ public sealed partial class ReplicaManager
         }
 
         var info = log.Append(records, partition.LeaderEpoch);
-        if (info.ErrorCode != ErrorCode.None)
+        if (info.Error != ErrorCode.None)
         {
-            BrokerLog.AppendFailed(_logger, topic, partitionIndex, info.ErrorCode.ToString(), info.ErrorMessage);
+            BrokerLog.AppendFailed(_logger, topic, partitionIndex, info.Error.ToString(), info.ErrorMessage);
             IReadOnlyList<RecordError>? recordErrors = null;
-            if (info.ErrorCode is ErrorCode.InvalidRecord or ErrorCode.CorruptMessage && info.BatchIndex >= 0)
+            if (info.Error == ErrorCode.InvalidRecord)
             {
-                recordErrors = [new RecordError(info.BatchIndex, info.ErrorMessage)];
+                // Storage rejects the whole append without naming the record; Kafka's clients only
+                // log the record errors, so the first one stands for the batch.
+                recordErrors = [new RecordError(0, info.ErrorMessage)];
             }
 
-            return new ProducePartitionResult(info.ErrorCode, info.ErrorMessage, -1, -1, -1, recordErrors);
+            return new ProducePartitionResult(info.Error, info.ErrorMessage, -1, -1, -1, recordErrors);
         }
 
         AdvanceHighWatermark(partition, records.Length);

@@ -89,7 +89,7 @@ public sealed partial class ReplicaManager : IDisposable
             if (_partitions.TryRemove((topic.Name, partitionMetadata.PartitionIndex), out var partition))
             {
                 partition.MarkDeleted();
-                _logManager.DeleteLog(topic.Name, partitionMetadata.PartitionIndex);
+                _logManager.DeleteLog(new TopicPartition(topic.Name, partitionMetadata.PartitionIndex));
             }
         }
     }
@@ -97,7 +97,7 @@ public sealed partial class ReplicaManager : IDisposable
     private void AdvanceHighWatermark(Partition partition, long appendedBytes)
     {
         var log = partition.Log;
-        lock (log)
+        lock (partition)
         {
             var logEndOffset = log.LogEndOffset;
             if (logEndOffset > log.HighWatermark)
