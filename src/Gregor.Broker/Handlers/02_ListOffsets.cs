@@ -39,7 +39,10 @@ public sealed class ListOffsetsHandler : ApiHandler<ListOffsetsRequest>
                     partitionResponse.ErrorCode = (short)result.ErrorCode;
                     partitionResponse.Timestamp = result.Timestamp;
                     partitionResponse.Offset = result.Offset;
-                    partitionResponse.LeaderEpoch = result.LeaderEpoch;
+                    if (context.ApiVersion >= 4)
+                    {
+                        partitionResponse.LeaderEpoch = result.LeaderEpoch;
+                    }
                 }
 
                 topicResponse.Partitions.Add(partitionResponse);

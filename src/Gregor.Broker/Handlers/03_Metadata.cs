@@ -97,7 +97,8 @@ public sealed class MetadataHandler : ApiHandler<MetadataRequest>, IResponseVers
                 }
                 else
                 {
-                    response.Topics.Add(Error(null, requested.TopicId, ErrorCode.UnknownTopicId));
+                    // The name is nullable only from v12; v10-11 clients get an empty one.
+                    response.Topics.Add(Error(version >= 12 ? null : "", requested.TopicId, ErrorCode.UnknownTopicId));
                 }
 
                 continue;

@@ -121,6 +121,21 @@ public sealed class Partition
         }
     }
 
+    /// <summary>Completes every parked fetch (shutdown): each answers with what it can read now.</summary>
+    internal void WakeWaiters()
+    {
+        DelayedFetch[] waiters;
+        lock (_waitersLock)
+        {
+            waiters = _waiters.ToArray();
+        }
+
+        foreach (var waiter in waiters)
+        {
+            waiter.Complete();
+        }
+    }
+
     internal void MarkDeleted()
     {
         DelayedFetch[] waiters;

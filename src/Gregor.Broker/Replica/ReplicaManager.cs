@@ -112,6 +112,15 @@ public sealed partial class ReplicaManager : IDisposable
         }
     }
 
+    /// <summary>Answers every parked fetch now (before a graceful shutdown).</summary>
+    public void WakeAllWaiters()
+    {
+        foreach (var partition in _partitions.Values)
+        {
+            partition.WakeWaiters();
+        }
+    }
+
     public void Dispose()
     {
         foreach (var partition in _partitions.Values)
