@@ -1,8 +1,8 @@
-using Xunit;
 using System.Buffers.Binary;
 using System.Text;
 using Gregor.Protocol.Compression;
 using Gregor.Protocol.Records;
+using Xunit;
 
 namespace Gregor.Protocol.Tests.Records;
 

@@ -1,6 +1,6 @@
-using Xunit;
 using System.Buffers.Binary;
 using Gregor.Protocol.Records;
+using Xunit;
 
 namespace Gregor.Protocol.Tests.Records;
 
