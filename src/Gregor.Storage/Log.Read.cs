@@ -288,15 +288,9 @@ public sealed partial class Log
             }
 
             int? epoch = batch.PartitionLeaderEpoch >= 0 ? batch.PartitionLeaderEpoch : null;
-            foreach (var record in BatchRecordTimestamps.Enumerate(span))
-            {
-                if (predicate(record))
-                {
-                    return new TimestampAndOffset(record.Timestamp, record.Offset, epoch);
-                }
-            }
-
-            return null;
+            return BatchRecordTimestamps.FindFirst(span, predicate) is { } found
+                ? new TimestampAndOffset(found.Timestamp, found.Offset, epoch)
+                : null;
         }
         finally
         {

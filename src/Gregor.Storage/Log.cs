@@ -132,7 +132,12 @@ public sealed partial class Log : IDisposable
                     $"The record batch of {size} bytes exceeds max.message.bytes {config.MaxMessageBytes}.", LogStartOffset);
             }
 
-            var error = Batches.Validate(batch, out var message, deepCheck: config.Compact);
+            // Client appends get the produce checks (base offset 0, no control batches); a follower's
+            // batches come from the leader's log and only need to be intact.
+            string? message = null;
+            var error = assignOffsets
+                ? Batches.Validate(batch, out message, deepCheck: config.Compact)
+                : Batches.IsIntact(batch) ? ErrorCode.None : ErrorCode.CorruptMessage;
             if (error != ErrorCode.None)
             {
                 return LogAppendInfo.Failed(error, message, LogStartOffset);
@@ -268,7 +273,7 @@ public sealed partial class Log : IDisposable
         while (Batches.TryReadNext(data, ref position, out var start, out var size))
         {
             var batch = data.Slice(start, size);
-            if (Batches.RecordCount(batch) == 0 || (Batches.Attributes(batch) & 0x20) != 0)
+            if (Batches.RecordCount(batch) == 0 || Batches.IsControl(batch))
             {
                 continue;
             }
