@@ -564,7 +564,18 @@ public sealed class MessageGenerator
 
             _w.Close();
             _w.Open("else");
-            _w.Line($"var list = new {ListType}<{ElementCsType(field)}>(count);");
+            if (CsNullable(field))
+            {
+                _w.Line($"var list = new {ListType}<{ElementCsType(field)}>(count);");
+            }
+            else
+            {
+                // A fresh instance already holds an empty list: fill it rather than allocate another.
+                _w.Line($"var list = {p};");
+                _w.Line("list.Clear();");
+                _w.Line("list.EnsureCapacity(count);");
+            }
+
             _w.Open("for (var i = 0; i < count; i++)");
             if (field.IsStructType)
             {
@@ -586,7 +597,11 @@ public sealed class MessageGenerator
             }
 
             _w.Close();
-            _w.Line($"{p} = list;");
+            if (CsNullable(field))
+            {
+                _w.Line($"{p} = list;");
+            }
+
             _w.Close();
             _w.Close();
             return;
@@ -599,6 +614,12 @@ public sealed class MessageGenerator
                 _w.Line($"var value = new {QualifiedClass(field.Type)}();");
                 _w.Line("value.Read(ref reader, version);");
                 _w.Line($"{p} = value;");
+            }
+
+            if (!CsNullable(field))
+            {
+                _w.Line($"{p}.Read(ref reader, version);");
+                return;
             }
 
             _w.Open();
