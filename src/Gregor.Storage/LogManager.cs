@@ -67,7 +67,7 @@ public sealed class LogManager : IDisposable
         _checkpointIntervalMs = BrokerLong("log.flush.offset.checkpoint.interval.ms", 60_000);
         _retentionCheckIntervalMs = BrokerLong("log.retention.check.interval.ms", 300_000);
         _flushCheckIntervalMs = Math.Min(BrokerLong("log.flush.scheduler.interval.ms", long.MaxValue), 1_000);
-        LogDirs = options.LogDirs.Select(Path.GetFullPath).ToArray();
+        LogDirs = options.LogDirs.Select(d => Path.TrimEndingDirectorySeparator(Path.GetFullPath(d))).ToArray();
         DefaultConfig = LogConfig.Create(options.BrokerProperties, new Dictionary<string, string>());
     }
 
@@ -199,7 +199,9 @@ public sealed class LogManager : IDisposable
 
     public Log? GetLog(TopicPartition topicPartition) => _logs.GetValueOrDefault(topicPartition);
 
-    /// <summary>The partition's log, created in the log dir holding the fewest partitions when new.</summary>
+    /// <summary>The partition's log, created in the log dir holding the fewest partitions when new.
+    /// For an existing log (loaded at start-up) a given <paramref name="config"/> replaces its config,
+    /// so topic overrides known only to the metadata layer apply after a restart.</summary>
     public Log GetOrCreateLog(string topic, int partition, Uuid topicId, LogConfig? config = null)
     {
         var tp = new TopicPartition(topic, partition);
@@ -208,6 +210,11 @@ public sealed class LogManager : IDisposable
             if (!topicId.IsZero && existing.TopicId != topicId)
             {
                 existing.AssignTopicId(topicId);
+            }
+
+            if (config is not null && !ReferenceEquals(existing.Config, config))
+            {
+                existing.Config = config;
             }
 
             return existing;
