@@ -76,9 +76,13 @@ public sealed class LogManagerTests : IDisposable
         Assert.Equal("0\n0\n", File.ReadAllText(Path.Combine(data, "log-start-offset-checkpoint")));
         Assert.Equal($"version: 0\ntopic_id: {topicId}\n", File.ReadAllText(Path.Combine(data, "payments-2", "partition.metadata")));
 
-        using var reopened = Create();
+        using var reopened = Create(null, 1, data + "/");
         reopened.Startup();
         Assert.False(File.Exists(Path.Combine(data, ".kafka_cleanshutdown")));
+        var overridden = LogConfig.Create(reopened.BrokerProperties, new Dictionary<string, string> { ["retention.ms"] = "1000" });
+        Assert.Equal(1000, reopened.GetOrCreateLog("payments", 0, topicId, overridden).Config.RetentionMs);
+        reopened.WriteCheckpoints();
+        Assert.Equal("0\n2\npayments 0 0\npayments 2 200\n", Sorted(File.ReadAllText(Path.Combine(data, "recovery-point-offset-checkpoint"))));
         var log2 = reopened.GetLog("payments", 2)!;
         Assert.Equal(200, log2.LogEndOffset);
         Assert.Equal(200, log2.HighWatermark);
