@@ -1,6 +1,7 @@
 using Gregor.Broker.Config;
 using Gregor.Host.Configuration;
 using Gregor.TestKit;
+using Microsoft.Extensions.Logging;
 using Xunit;
 
 namespace Gregor.Host.Tests.Configuration;
@@ -90,6 +91,30 @@ public sealed class ServerPropertiesLoaderTests
     {
         var ex = Assert.Throws<ConfigException>(() => ServerPropertiesLoader.Load(args, NoEnvironment));
         Assert.False(string.IsNullOrWhiteSpace(ex.Message));
+    }
+
+    [Fact]
+    public void Unknown_keys_are_kept_and_logged_at_debug()
+    {
+        var logger = new ListLogger();
+        var props = ServerPropertiesLoader.Load(["--override", "zookeeper.connect=localhost:2181", "--override", "num.partitions=2"], NoEnvironment, logger);
+        Assert.Equal("localhost:2181", props.Values["zookeeper.connect"]);
+        var (level, message) = Assert.Single(logger.Entries);
+        Assert.Equal(LogLevel.Debug, level);
+        Assert.Contains("'zookeeper.connect'", message, StringComparison.Ordinal);
+    }
+
+    private sealed class ListLogger : ILogger
+    {
+        public List<(LogLevel Level, string Message)> Entries { get; } = [];
+
+        public IDisposable? BeginScope<TState>(TState state)
+            where TState : notnull => null;
+
+        public bool IsEnabled(LogLevel logLevel) => true;
+
+        public void Log<TState>(LogLevel logLevel, EventId eventId, TState state, Exception? exception, Func<TState, Exception?, string> formatter)
+            => Entries.Add((logLevel, formatter(state, exception)));
     }
 
     [Fact]
