@@ -252,6 +252,17 @@ public sealed class BrokerConfigTests
     }
 
     [Fact]
+    public void Config_source_numbers_agree_with_confluent_kafka()
+    {
+        Assert.Equal((int)Confluent.Kafka.Admin.ConfigSource.UnknownConfig, (int)ConfigSource.Unknown);
+        Assert.Equal((int)Confluent.Kafka.Admin.ConfigSource.DynamicTopicConfig, (int)ConfigSource.DynamicTopicConfig);
+        Assert.Equal((int)Confluent.Kafka.Admin.ConfigSource.DynamicBrokerConfig, (int)ConfigSource.DynamicBrokerConfig);
+        Assert.Equal((int)Confluent.Kafka.Admin.ConfigSource.DynamicDefaultBrokerConfig, (int)ConfigSource.DynamicDefaultBrokerConfig);
+        Assert.Equal((int)Confluent.Kafka.Admin.ConfigSource.StaticBrokerConfig, (int)ConfigSource.StaticBrokerConfig);
+        Assert.Equal((int)Confluent.Kafka.Admin.ConfigSource.DefaultConfig, (int)ConfigSource.DefaultConfig);
+    }
+
+    [Fact]
     public void Enum_numbers_match_the_wire()
     {
         Assert.Equal(
