@@ -155,5 +155,8 @@ public sealed class ServerPropertiesLoaderTests
         Assert.Equal([new("PLAINTEXT", "", 9092), new Gregor.Network.ListenerEndpoint("CONTROLLER", "", 9093)], network.Listeners);
         Assert.Equal(104857600, network.SocketRequestMaxBytes);
         Assert.Equal(600000, network.ConnectionsMaxIdleMs);
+        Assert.Equal(50, network.SocketListenBacklogSize);
+        Assert.Equal(102400, network.SocketSendBufferBytes);
+        Assert.Equal(102400, network.SocketReceiveBufferBytes);
     }
 }
