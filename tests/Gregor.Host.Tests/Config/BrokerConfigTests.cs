@@ -98,6 +98,16 @@ public sealed class BrokerConfigTests
         Assert.Equal("INTERNAL", config.InterBrokerListenerName);
     }
 
+    [Theory]
+    [InlineData("PLAINTEXT://0.0.0.0:9092")]
+    [InlineData("PLAINTEXT://[::]:9092")]
+    [InlineData("PLAINTEXT://:9092")]
+    public void Wildcard_listener_is_advertised_under_the_canonical_host_name(string listeners)
+    {
+        var config = Config(("listeners", listeners));
+        Assert.Equal("PLAINTEXT://broker.example.com:9092", Assert.Single(config.AdvertisedListeners).ConnectionString);
+    }
+
     [Fact]
     public void Controller_listener_not_in_the_default_map_is_plaintext()
     {
