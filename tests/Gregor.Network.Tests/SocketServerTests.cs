@@ -348,8 +348,12 @@ public sealed class SocketServerTests
         }
 
         Assert.InRange(dispatched, 1, 63);
-        clock.Advance(TimeSpan.FromMilliseconds(1500));
-        await WaitUntilAsync(() => server.ConnectionCount == 0);
+        // Keep the clock moving in case a request was still being dispatched at the first tick.
+        await WaitUntilAsync(() =>
+        {
+            clock.Advance(TimeSpan.FromMilliseconds(1500));
+            return server.ConnectionCount == 0;
+        });
         Assert.Contains(logs.Entries, e => e.Message.Contains("idle for more than 1000 ms", StringComparison.Ordinal));
         Assert.True(await client.IsClosedByServerAsync());
         await Assert.ThrowsAnyAsync<Exception>(() => sending);
