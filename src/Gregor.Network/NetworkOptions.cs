@@ -24,6 +24,9 @@ public sealed class NetworkOptions
     /// <summary><c>socket.receive.buffer.bytes</c>; -1 keeps the OS default.</summary>
     public int SocketReceiveBufferBytes { get; init; } = DefaultSocketBufferBytes;
 
+    /// <summary><c>socket.listen.backlog.size</c>: pending connections the OS queues per listening socket.</summary>
+    public int SocketListenBacklogSize { get; init; } = 50;
+
     /// <summary><c>connections.max.idle.ms</c>: a connection with no traffic and no request in flight for this long is closed.</summary>
     public long ConnectionsMaxIdleMs { get; init; } = DefaultConnectionsMaxIdleMs;
 
@@ -71,6 +74,11 @@ public sealed class NetworkOptions
         if (SocketRequestMaxBytes < 8)
         {
             throw new ArgumentException("socket.request.max.bytes must be at least 8.", nameof(SocketRequestMaxBytes));
+        }
+
+        if (SocketListenBacklogSize < 1)
+        {
+            throw new ArgumentException("socket.listen.backlog.size must be at least 1.", nameof(SocketListenBacklogSize));
         }
 
         if (ConnectionsMaxIdleMs <= 0)

@@ -376,7 +376,7 @@ public sealed class SocketServer : IAsyncDisposable
             }
 
             socket.Bind(endPoint);
-            socket.Listen(512);
+            socket.Listen(_options.SocketListenBacklogSize);
             return socket;
         }
         catch

@@ -128,6 +128,38 @@ public sealed class SocketServerTests
     }
 
     [Fact]
+    public async Task Concurrent_connections_each_keep_their_own_order()
+    {
+        var (server, dispatcher, _, port) = await StartAsync();
+        await using var _s = server;
+
+        var clients = await Task.WhenAll(Enumerable.Range(0, 32).Select(_ => TestClient.ConnectAsync(port)));
+        try
+        {
+            await Task.WhenAll(clients.Select((client, c) => Task.Run(async () =>
+            {
+                var burst = Enumerable.Range(0, 200).SelectMany(i => TestDispatcher.Frame(TestDispatcher.EchoKey, (c * 1000) + i, delayMs: i % 50 == 0 ? 5 : 0, payloadBytes: i % 13)).ToArray();
+                await client.SendAsync(burst);
+                for (var i = 0; i < 200; i++)
+                {
+                    var (correlationId, body) = await client.ReadResponseAsync();
+                    Assert.Equal((c * 1000) + i, correlationId);
+                    Assert.Equal(12 + (i % 13), body.Length);
+                }
+            })));
+        }
+        finally
+        {
+            foreach (var client in clients)
+            {
+                client.Dispose();
+            }
+        }
+
+        Assert.Equal(32 * 200, dispatcher.Dispatched);
+    }
+
+    [Fact]
     public async Task Null_response_writes_nothing()
     {
         var (server, dispatcher, _, port) = await StartAsync();
@@ -316,8 +348,12 @@ public sealed class SocketServerTests
         }
 
         Assert.InRange(dispatched, 1, 63);
-        clock.Advance(TimeSpan.FromMilliseconds(1500));
-        await WaitUntilAsync(() => server.ConnectionCount == 0);
+        // Keep the clock moving in case a request was still being dispatched at the first tick.
+        await WaitUntilAsync(() =>
+        {
+            clock.Advance(TimeSpan.FromMilliseconds(1500));
+            return server.ConnectionCount == 0;
+        });
         Assert.Contains(logs.Entries, e => e.Message.Contains("idle for more than 1000 ms", StringComparison.Ordinal));
         Assert.True(await client.IsClosedByServerAsync());
         await Assert.ThrowsAnyAsync<Exception>(() => sending);
