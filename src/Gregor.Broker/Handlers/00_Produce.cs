@@ -4,6 +4,7 @@
 // yet; idempotent producers append but sequence numbers are not checked.
 using System.Runtime.InteropServices;
 using Gregor.Broker.Dispatch;
+using Gregor.Broker.Metadata;
 using Gregor.Broker.Replica;
 using Gregor.Protocol;
 using Gregor.Protocol.Messages;
@@ -13,6 +14,9 @@ namespace Gregor.Broker.Handlers;
 [ApiHandler(ApiKey.Produce, 0, 11)]
 public sealed class ProduceHandler : ApiHandler<ProduceRequest>
 {
+    /// <summary>The client id Kafka's own admin tooling uses; only it may produce to internal topics.</summary>
+    public const string AdminClientId = "__admin_client";
+
     private readonly BrokerContext _broker;
 
     public ProduceHandler(BrokerContext broker)
@@ -31,6 +35,9 @@ public sealed class ProduceHandler : ApiHandler<ProduceRequest>
             var topicResponse = new ProduceResponse.TopicProduceResponse { Name = topicData.Name };
             response.Responses.Add(topicResponse);
             var topicKnown = _broker.Metadata.TryGetTopic(topicData.Name, out _);
+            // Kafka lets clients append to internal topics only under the admin client id; the
+            // coordinators write there through the replica manager, not through produce.
+            var internalRefused = TopicNames.IsInternal(topicData.Name) && context.ClientId != AdminClientId;
             foreach (var partitionData in topicData.PartitionData)
             {
                 ProducePartitionResult result;
@@ -41,6 +48,10 @@ public sealed class ProduceHandler : ApiHandler<ProduceRequest>
                 else if (acks is not (0 or 1 or -1))
                 {
                     result = ProducePartitionResult.Error(ErrorCode.InvalidRequiredAcks);
+                }
+                else if (internalRefused)
+                {
+                    result = ProducePartitionResult.Error(ErrorCode.InvalidTopicException, $"Cannot append to internal topic {topicData.Name}");
                 }
                 else if (!topicKnown)
                 {
