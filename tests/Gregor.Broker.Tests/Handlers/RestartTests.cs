@@ -87,4 +87,26 @@ public sealed class RestartTests
         // The topic id comes back from partition.metadata; topic-level configs were only in the lost file.
         await AssertRecoveredAsync(second, "orphan-topic", 2, topicId, configsKept: false);
     }
+
+    [Fact]
+    public async Task AFailedStartShutsDownCleanlyAndTheDirectoryCanBeReused()
+    {
+        using var directory = new TempDirectory("gregor-failed-start");
+        using var blocker = new System.Net.Sockets.TcpListener(System.Net.IPAddress.Loopback, 0);
+        blocker.Start();
+        var port = ((System.Net.IPEndPoint)blocker.LocalEndpoint).Port;
+        await using (var clash = new BrokerServer(new Dictionary<string, string>
+        {
+            ["listeners"] = $"PLAINTEXT://127.0.0.1:{port}",
+            ["log.dirs"] = directory.Path,
+        }))
+        {
+            await Assert.ThrowsAnyAsync<System.Net.Sockets.SocketException>(() => clash.StartAsync());
+        }
+
+        await using var server = NewServer(directory.Path);
+        await server.StartAsync();
+        var (topicId, _) = await CreateAndProduceAsync(server, "after-failed-start", 1);
+        Assert.False(topicId.IsZero);
+    }
 }
