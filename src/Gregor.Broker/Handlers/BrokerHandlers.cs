@@ -12,6 +12,7 @@ public static class BrokerHandlers
             new FetchHandler(broker),
             new ListOffsetsHandler(broker),
             new MetadataHandler(broker),
+            new FindCoordinatorHandler(broker),
             new ApiVersionsHandler(() => registry!),
             new CreateTopicsHandler(broker),
             new DeleteTopicsHandler(broker),

@@ -35,6 +35,26 @@ public sealed class TopicHandlerTests : IClassFixture<BrokerFixture>
     }
 
     [Fact]
+    public async Task InternalTopicsAreAutoCreatedWithTheirOwnSettingsAndRefuseClientProduce()
+    {
+        await using var client = await _broker.ConnectAsync();
+        var response = await client.SendAsync<MetadataResponse>(Requests.Metadata(true, "__consumer_offsets"), 12);
+        var topic = Assert.Single(response.Topics);
+        Assert.Equal((short)ErrorCode.None, topic.ErrorCode);
+        Assert.True(topic.IsInternal);
+        Assert.Equal(50, topic.Partitions.Count);
+
+        var configs = await client.SendAsync<DescribeConfigsResponse>(new DescribeConfigsRequest
+        {
+            Resources = [new() { ResourceType = 2, ResourceName = "__consumer_offsets", ConfigurationKeys = ["cleanup.policy"] }],
+        }, 4);
+        Assert.Equal("compact", Assert.Single(configs.Results[0].Configs).Value);
+
+        var produce = await client.SendAsync<ProduceResponse>(Requests.Produce("__consumer_offsets", 0, Requests.Batch(1)), 9);
+        Assert.Equal((short)ErrorCode.InvalidTopicException, produce.Responses[0].PartitionResponses[0].ErrorCode);
+    }
+
+    [Fact]
     public async Task MetadataDoesNotCreateWhenNotAllowedAndRejectsBadNames()
     {
         await using var client = await _broker.ConnectAsync();
@@ -206,6 +226,23 @@ public sealed class TopicHandlerTests : IClassFixture<BrokerFixture>
         Assert.Equal(4, broker.Configs.Single(c => c.Name == "num.partitions").ConfigSource); // STATIC_BROKER_CONFIG
 
         Assert.Equal((short)ErrorCode.UnknownTopicOrPartition, response.Results[2].ErrorCode);
+    }
+
+    [Fact]
+    public async Task FindCoordinatorAnswersThisBroker()
+    {
+        await using var client = await _broker.ConnectAsync();
+        var port = _broker.Server.BoundEndpoints[0].Port;
+        var v3 = await client.SendAsync<FindCoordinatorResponse>(new FindCoordinatorRequest { Key = "group-a", KeyType = 0 }, 3);
+        Assert.Equal((short)ErrorCode.None, v3.ErrorCode);
+        Assert.Equal(1, v3.NodeId);
+        Assert.Equal(port, v3.Port);
+
+        var v6 = await client.SendAsync<FindCoordinatorResponse>(new FindCoordinatorRequest { KeyType = 1, CoordinatorKeys = ["txn-a", ""] }, 6);
+        Assert.Equal(2, v6.Coordinators.Count);
+        Assert.Equal((short)ErrorCode.None, v6.Coordinators[0].ErrorCode);
+        Assert.Equal(port, v6.Coordinators[0].Port);
+        Assert.Equal((short)ErrorCode.InvalidRequest, v6.Coordinators[1].ErrorCode);
     }
 
     [Fact]
