@@ -11,7 +11,7 @@ public static class ApiTableGenerator
         var responses = new Dictionary<short, MessageDefinition>();
         foreach (var message in messages)
         {
-            if (message.ApiKey is not { } key)
+            if (message.ApiKey is not { } key || message.Kind is not (MessageKind.Request or MessageKind.Response))
             {
                 continue;
             }

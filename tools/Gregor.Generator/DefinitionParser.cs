@@ -123,6 +123,7 @@ public static class DefinitionParser
             "response" => MessageKind.Response,
             "header" => MessageKind.Header,
             "data" => MessageKind.Data,
+            "metadata" => MessageKind.Metadata,
             _ => throw new FormatException($"unknown kind '{tokens[0]}'"),
         };
         short? apiKey = null;
@@ -158,9 +159,9 @@ public static class DefinitionParser
             }
         }
 
-        if ((kind is MessageKind.Request or MessageKind.Response) != apiKey.HasValue)
+        if ((kind is MessageKind.Request or MessageKind.Response or MessageKind.Metadata) != apiKey.HasValue)
         {
-            throw new FormatException("requests and responses, and only they, have an API key");
+            throw new FormatException("requests, responses and metadata records, and only they, have a key");
         }
 
         var message = new MessageDefinition

@@ -7,6 +7,9 @@ public enum MessageKind
     Response,
     Header,
     Data,
+
+    /// <summary>A KRaft metadata log record: its key is the record type, not an API key.</summary>
+    Metadata,
 }
 
 /// <summary>One message as written in <c>src/Gregor.Protocol/Messages/*.def</c>.</summary>

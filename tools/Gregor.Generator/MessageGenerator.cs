@@ -169,7 +169,12 @@ public sealed class MessageGenerator
             _ => "global::Gregor.Protocol.IKafkaMessage",
         };
         _w.Open($"public sealed partial class {_message.Name} : {iface}");
-        if (_message.ApiKey is not null)
+        if (_message.Kind == MessageKind.Metadata)
+        {
+            _w.Line($"public const short RecordType = {_message.ApiKey};");
+            _w.Line();
+        }
+        else if (_message.ApiKey is not null)
         {
             _w.Line($"public global::Gregor.Protocol.ApiKey ApiKey => global::Gregor.Protocol.ApiKey.{ApiName(_message)};");
             _w.Line();

@@ -53,6 +53,24 @@ public sealed class DefinitionsMatchReferenceTests
             CompareMessage(json, message, differences);
         }
 
+        // Metadata log records: only the ones Gregor defines are compared (it does not use them all).
+        var metadataDir = Path.Combine(referenceDir, "..", "kafka-record-schemas", "metadata");
+        if (Directory.Exists(metadataDir))
+        {
+            var metadataFiles = Directory.GetFiles(metadataDir, "*.json");
+            Array.Sort(metadataFiles, StringComparer.Ordinal);
+            foreach (var file in metadataFiles)
+            {
+                using var doc = JsonDocument.Parse(File.ReadAllText(file), JsonOptions);
+                var name = doc.RootElement.GetProperty("name").GetString()!;
+                if (ours.TryGetValue(name, out var message) && message.Kind == MessageKind.Metadata)
+                {
+                    seen.Add(name);
+                    CompareMessage(doc.RootElement, message, differences);
+                }
+            }
+        }
+
         foreach (var name in ours.Keys)
         {
             if (!seen.Contains(name))
