@@ -1,0 +1,61 @@
+namespace Gregor.Metadata.Quorum;
+
+/// <summary>The committed entries a quorum member holds in memory, ordered by offset; thread-safe.</summary>
+internal sealed class CommittedLog
+{
+    private readonly List<CommittedEntry> _entries = new();
+    private readonly Lock _lock = new();
+
+    public long HighWatermark { get; private set; }
+
+    public void Add(CommittedEntry entry)
+    {
+        lock (_lock)
+        {
+            if (entry.Offset < HighWatermark)
+            {
+                // A Raft state machine may see an entry again after a restart replays the log.
+                return;
+            }
+
+            _entries.Add(entry);
+            HighWatermark = entry.Offset + 1;
+        }
+    }
+
+    /// <summary>Moves the high watermark over offsets that carry no metadata (Raft configuration or no-op entries).</summary>
+    public void Skip(long offset)
+    {
+        lock (_lock)
+        {
+            if (offset >= HighWatermark)
+            {
+                HighWatermark = offset + 1;
+            }
+        }
+    }
+
+    public IReadOnlyList<CommittedEntry> Read(long fromOffset, int maxEntries)
+    {
+        lock (_lock)
+        {
+            var lo = 0;
+            var hi = _entries.Count;
+            while (lo < hi)
+            {
+                var mid = (lo + hi) >>> 1;
+                if (_entries[mid].Offset < fromOffset)
+                {
+                    lo = mid + 1;
+                }
+                else
+                {
+                    hi = mid;
+                }
+            }
+
+            var count = Math.Min(maxEntries, _entries.Count - lo);
+            return count <= 0 ? [] : _entries.GetRange(lo, count);
+        }
+    }
+}

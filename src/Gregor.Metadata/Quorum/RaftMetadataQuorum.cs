@@ -1,0 +1,212 @@
+using System.Net;
+using DotNext.IO;
+using DotNext.Net.Cluster;
+using DotNext.Net.Cluster.Consensus.Raft;
+using DotNext.Net.Cluster.Consensus.Raft.Membership;
+using DotNext.Net.Cluster.Consensus.Raft.StateMachine;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Logging.Abstractions;
+
+namespace Gregor.Metadata.Quorum;
+
+/// <summary>Settings of a Raft controller quorum, with KRaft's names where KRaft has one.</summary>
+public sealed class RaftQuorumOptions
+{
+    /// <summary><c>node.id</c>.</summary>
+    public required int NodeId { get; init; }
+
+    /// <summary><c>controller.quorum.voters</c>: every voter's node id and Raft endpoint.</summary>
+    public required IReadOnlyDictionary<int, IPEndPoint> Voters { get; init; }
+
+    /// <summary>Where this voter keeps its Raft write-ahead log (under the metadata log dir).</summary>
+    public required string LogDirectory { get; init; }
+
+    /// <summary>
+    /// Election timeouts of at least 500–1000 ms (DESIGN.md decision 6): shorter ones churn when six
+    /// processes share two cores.
+    /// </summary>
+    public int LowerElectionTimeoutMs { get; init; } = 500;
+
+    public int UpperElectionTimeoutMs { get; init; } = 1000;
+
+    public ILoggerFactory LoggerFactory { get; init; } = NullLoggerFactory.Instance;
+}
+
+/// <summary>
+/// The metadata log replicated by DotNext.Net.Cluster's Raft over TCP among the controller voters.
+/// Raft log indexes are the metadata offsets; committed entries reach <see cref="CommittedLog"/>
+/// through the Raft state machine on every voter, leader and followers alike.
+/// </summary>
+public sealed class RaftMetadataQuorum : IMetadataQuorum
+{
+    private readonly RaftQuorumOptions _options;
+    private readonly CommittedLog _log = new();
+    private readonly Dictionary<EndPoint, int> _nodeIdsByEndPoint = new();
+    private readonly RaftCluster _cluster;
+    private readonly MetadataStateMachine _stateMachine;
+    private readonly WriteAheadLog _wal;
+    private int _disposed;
+
+    public RaftMetadataQuorum(RaftQuorumOptions options)
+    {
+        _options = options;
+        if (!options.Voters.TryGetValue(options.NodeId, out var self))
+        {
+            throw new ArgumentException($"node.id {options.NodeId} is not in controller.quorum.voters.", nameof(options));
+        }
+
+        // The voters are static (controller.quorum.voters), so every node starts from the same
+        // initial configuration instead of growing the cluster from a cold-started first node.
+        var storage = new VoterEndPointStorage();
+        var builder = storage.CreateInitialConfigurationBuilder();
+        foreach (var (id, endPoint) in options.Voters)
+        {
+            builder.Add(endPoint);
+            _nodeIdsByEndPoint[endPoint] = id;
+        }
+
+        builder.Build();
+        var configuration = new RaftCluster.TcpConfiguration(self)
+        {
+            LowerElectionTimeout = options.LowerElectionTimeoutMs,
+            UpperElectionTimeout = options.UpperElectionTimeoutMs,
+            ColdStart = false,
+            ConfigurationStorage = storage,
+            LoggerFactory = options.LoggerFactory,
+            RequestTimeout = TimeSpan.FromMilliseconds(options.UpperElectionTimeoutMs * 2),
+        };
+
+        var stateDirectory = Directory.CreateDirectory(Path.Combine(options.LogDirectory, "state"));
+        _stateMachine = new MetadataStateMachine(stateDirectory, _log, this);
+        _wal = new WriteAheadLog(new WriteAheadLog.Options { Location = Path.Combine(options.LogDirectory, "wal") }, _stateMachine);
+        _cluster = new RaftCluster(configuration) { AuditTrail = _wal };
+        _cluster.LeaderChanged += OnLeaderChanged;
+    }
+
+    public int NodeId => _options.NodeId;
+
+    public LeaderAndEpoch Leader { get; private set; }
+
+    public bool IsLeader => Leader.LeaderId == NodeId;
+
+    public long HighWatermark => _log.HighWatermark;
+
+    public event Action<LeaderAndEpoch>? LeaderChanged;
+
+    public event Action<long>? Committed;
+
+    public async Task StartAsync(CancellationToken cancellationToken)
+    {
+        await _wal.InitializeAsync(cancellationToken).ConfigureAwait(false);
+        await _cluster.StartAsync(cancellationToken).ConfigureAwait(false);
+    }
+
+    public async ValueTask<long> AppendAsync(ReadOnlyMemory<byte> entry, CancellationToken cancellationToken)
+    {
+        if (_cluster.Leader is not { IsRemote: false })
+        {
+            throw new NotControllerException($"Node {NodeId} is not the active controller; the leader is {Leader.LeaderId?.ToString(System.Globalization.CultureInfo.InvariantCulture) ?? "unknown"}.");
+        }
+
+        // The state machine completes this with the entry's index when the entry is applied here.
+        var applied = new TaskCompletionSource<long>(TaskCreationOptions.RunContinuationsAsynchronously);
+        try
+        {
+            await _cluster.ReplicateAsync(entry, applied, cancellationToken).ConfigureAwait(false);
+        }
+        catch (InvalidOperationException e)
+        {
+            throw new NotControllerException($"Node {NodeId} lost leadership while appending: {e.Message}", e);
+        }
+
+        return await applied.Task.WaitAsync(cancellationToken).ConfigureAwait(false);
+    }
+
+    public IReadOnlyList<CommittedEntry> ReadCommitted(long fromOffset, int maxEntries = int.MaxValue) =>
+        _log.Read(fromOffset, maxEntries);
+
+    public async ValueTask DisposeAsync()
+    {
+        if (Interlocked.Exchange(ref _disposed, 1) != 0)
+        {
+            return;
+        }
+
+        _cluster.LeaderChanged -= OnLeaderChanged;
+        try
+        {
+            await _cluster.StopAsync(CancellationToken.None).ConfigureAwait(false);
+        }
+        catch (ObjectDisposedException)
+        {
+        }
+
+        _cluster.Dispose();
+        await _wal.DisposeAsync().ConfigureAwait(false);
+        await _stateMachine.DisposeAsync().ConfigureAwait(false);
+    }
+
+    private void OnLeaderChanged(RaftCluster<RaftClusterMember> cluster, RaftClusterMember? leader)
+    {
+        int? leaderId = leader is not null && _nodeIdsByEndPoint.TryGetValue(leader.EndPoint, out var id) ? id : null;
+        Leader = new LeaderAndEpoch(leaderId, cluster.AuditTrail.Term);
+        LeaderChanged?.Invoke(Leader);
+    }
+
+    private void OnApplied(long highWatermark) => Committed?.Invoke(highWatermark);
+
+    /// <summary>
+    /// Feeds committed Raft entries into the committed log. It keeps no state of its own to
+    /// snapshot: metadata snapshots are the image's business (<see cref="Image.MetadataSnapshot"/>).
+    /// </summary>
+    private sealed class MetadataStateMachine(DirectoryInfo location, CommittedLog log, RaftMetadataQuorum owner)
+        : SimpleStateMachine(location)
+    {
+        protected override ValueTask<bool> ApplyAsync(LogEntry entry, CancellationToken token)
+        {
+            if (!entry.IsConfiguration && entry.TryGetPayload(out var payload) && !payload.IsEmpty)
+            {
+                log.Add(new CommittedEntry(entry.Index, entry.Term, System.Buffers.BuffersExtensions.ToArray(payload)));
+            }
+            else
+            {
+                log.Skip(entry.Index);
+            }
+
+            if (entry.Context is TaskCompletionSource<long> applied)
+            {
+                applied.TrySetResult(entry.Index);
+            }
+
+            owner.OnApplied(log.HighWatermark);
+            return ValueTask.FromResult(false);
+        }
+
+        protected override ValueTask PersistAsync(IAsyncBinaryWriter writer, CancellationToken token) => ValueTask.CompletedTask;
+
+        protected override ValueTask RestoreAsync(FileInfo snapshotFile, CancellationToken token) => ValueTask.CompletedTask;
+    }
+
+    /// <summary>Raft membership kept in memory; endpoints encoded as a 16-byte IPv6(-mapped) address and a port.</summary>
+    private sealed class VoterEndPointStorage : InMemoryClusterConfigurationStorage<EndPoint>
+    {
+        protected override void Encode(EndPoint address, ref DotNext.Buffers.BufferWriterSlim<byte> output)
+        {
+            var ip = (IPEndPoint)address;
+            Span<byte> bytes = stackalloc byte[18];
+            ip.Address.MapToIPv6().TryWriteBytes(bytes, out _);
+            System.Buffers.Binary.BinaryPrimitives.WriteUInt16BigEndian(bytes[16..], (ushort)ip.Port);
+            output.Write(bytes);
+        }
+
+        protected override EndPoint Decode(ref DotNext.Buffers.SequenceReader reader)
+        {
+            Span<byte> bytes = stackalloc byte[18];
+            reader.Read(bytes);
+            var address = new IPAddress(bytes[..16]);
+            return new IPEndPoint(
+                address.IsIPv4MappedToIPv6 ? address.MapToIPv4() : address,
+                System.Buffers.Binary.BinaryPrimitives.ReadUInt16BigEndian(bytes[16..]));
+        }
+    }
+}
