@@ -193,23 +193,23 @@ public sealed partial class QuorumController : IAsyncDisposable
         await _writeLock.WaitAsync(cancellationToken).ConfigureAwait(false);
         try
         {
-            var (records, result) = generate(CatchUp());
-            if (records.Count == 0)
-            {
-                return result;
-            }
-
             try
             {
+                await _quorum.WaitForCommittedAsync(cancellationToken).ConfigureAwait(false);
+                var (records, result) = generate(CatchUp());
+                if (records.Count == 0)
+                {
+                    return result;
+                }
+
                 await _quorum.AppendAsync(MetadataRecordSerde.SerializeEntry(records), cancellationToken).ConfigureAwait(false);
+                CatchUp();
+                return result;
             }
             catch (NotControllerException)
             {
                 return failed(ErrorCode.NotController);
             }
-
-            CatchUp();
-            return result;
         }
         finally
         {

@@ -50,6 +50,12 @@ public interface IMetadataQuorum : IAsyncDisposable
     /// </summary>
     ValueTask<long> AppendAsync(ReadOnlyMemory<byte> entry, CancellationToken cancellationToken);
 
+    /// <summary>
+    /// On the leader: waits until every entry committed before the call is readable here (a Raft
+    /// read barrier), so a newly elected controller decides on the whole log, never a stale prefix.
+    /// </summary>
+    ValueTask WaitForCommittedAsync(CancellationToken cancellationToken);
+
     /// <summary>Committed entries with offsets at or after <paramref name="fromOffset"/>, in order, at most <paramref name="maxEntries"/>.</summary>
     IReadOnlyList<CommittedEntry> ReadCommitted(long fromOffset, int maxEntries = int.MaxValue);
 

@@ -87,6 +87,8 @@ public sealed class LocalMetadataQuorum : IMetadataQuorum
         return offset;
     }
 
+    public ValueTask WaitForCommittedAsync(CancellationToken cancellationToken) => ValueTask.CompletedTask;
+
     public IReadOnlyList<CommittedEntry> ReadCommitted(long fromOffset, int maxEntries = int.MaxValue) =>
         _log.Read(fromOffset, maxEntries);
 

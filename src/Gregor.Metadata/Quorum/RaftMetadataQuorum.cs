@@ -122,6 +122,18 @@ public sealed class RaftMetadataQuorum : IMetadataQuorum
         return await applied.Task.WaitAsync(cancellationToken).ConfigureAwait(false);
     }
 
+    public async ValueTask WaitForCommittedAsync(CancellationToken cancellationToken)
+    {
+        try
+        {
+            await _cluster.ApplyReadBarrierAsync(cancellationToken).ConfigureAwait(false);
+        }
+        catch (InvalidOperationException e)
+        {
+            throw new NotControllerException($"Node {NodeId} is not the active controller: {e.Message}", e);
+        }
+    }
+
     public IReadOnlyList<CommittedEntry> ReadCommitted(long fromOffset, int maxEntries = int.MaxValue) =>
         _log.Read(fromOffset, maxEntries);
 
