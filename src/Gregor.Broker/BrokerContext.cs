@@ -1,0 +1,65 @@
+using Gregor.Broker.Metadata;
+using Gregor.Broker.Replica;
+using Microsoft.Extensions.Logging;
+
+namespace Gregor.Broker;
+
+/// <summary>Everything a handler may use: the metadata view and writer, the replica manager, settings, time and logging.</summary>
+public sealed class BrokerContext
+{
+    public BrokerContext(
+        BrokerSettings settings,
+        IMetadataView metadata,
+        ITopicMetadataWriter topicWriter,
+        ReplicaManager replicaManager,
+        TimeProvider timeProvider,
+        ILoggerFactory loggerFactory,
+        IBrokerConfigDescriber? brokerConfigDescriber = null)
+    {
+        Settings = settings;
+        Metadata = metadata;
+        TopicWriter = topicWriter;
+        ReplicaManager = replicaManager;
+        TimeProvider = timeProvider;
+        LoggerFactory = loggerFactory;
+        BrokerConfigDescriber = brokerConfigDescriber;
+        TopicCreator = new TopicCreator(metadata, topicWriter, settings);
+        Logger = loggerFactory.CreateLogger("Gregor.Broker");
+    }
+
+    public BrokerSettings Settings { get; }
+
+    public int NodeId => Settings.NodeId;
+
+    public IMetadataView Metadata { get; }
+
+    public ITopicMetadataWriter TopicWriter { get; }
+
+    public TopicCreator TopicCreator { get; }
+
+    public ReplicaManager ReplicaManager { get; }
+
+    public TimeProvider TimeProvider { get; }
+
+    public ILoggerFactory LoggerFactory { get; }
+
+    public ILogger Logger { get; }
+
+    public IBrokerConfigDescriber? BrokerConfigDescriber { get; }
+}
+
+/// <summary>One broker config as DescribeConfigs reports it (source and type use Kafka's wire numbers).</summary>
+public sealed record DescribedConfig(
+    string Name,
+    string? Value,
+    sbyte Source,
+    bool ReadOnly,
+    bool IsSensitive,
+    sbyte ConfigType,
+    IReadOnlyList<(string Name, string? Value, sbyte Source)> Synonyms);
+
+/// <summary>The broker's own configuration for DescribeConfigs (resource type BROKER).</summary>
+public interface IBrokerConfigDescriber
+{
+    IEnumerable<DescribedConfig> Describe(IReadOnlyCollection<string>? names);
+}

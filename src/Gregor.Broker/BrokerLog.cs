@@ -1,0 +1,31 @@
+using Microsoft.Extensions.Logging;
+
+namespace Gregor.Broker;
+
+/// <summary>The broker's log messages, source-generated (no boxing, no formatting when disabled).</summary>
+internal static partial class BrokerLog
+{
+    [LoggerMessage(EventId = 1000, Level = LogLevel.Debug, Message = "Wrote topic metadata to {Path} ({Count} topics)")]
+    public static partial void TopicMetadataWritten(ILogger logger, string path, int count);
+
+    [LoggerMessage(EventId = 1001, Level = LogLevel.Information, Message = "Created topic {Topic} (id {TopicId}) with {Partitions} partitions, replication factor {ReplicationFactor}")]
+    public static partial void TopicCreated(ILogger logger, string topic, string topicId, int partitions, int replicationFactor);
+
+    [LoggerMessage(EventId = 1002, Level = LogLevel.Information, Message = "Deleted topic {Topic} (id {TopicId})")]
+    public static partial void TopicDeleted(ILogger logger, string topic, string topicId);
+
+    [LoggerMessage(EventId = 1003, Level = LogLevel.Information, Message = "Auto-created topic {Topic} on {Api} from client {ClientId}")]
+    public static partial void TopicAutoCreated(ILogger logger, string topic, string api, string? clientId);
+
+    [LoggerMessage(EventId = 1004, Level = LogLevel.Warning, Message = "Adopted topic {Topic} (id {TopicId}) found in the log dirs but missing from the topic metadata file")]
+    public static partial void TopicAdopted(ILogger logger, string topic, string topicId);
+
+    [LoggerMessage(EventId = 1010, Level = LogLevel.Warning, Message = "Closing connection {ConnectionId} from {Remote}: {Reason}")]
+    public static partial void InvalidRequest(ILogger logger, long connectionId, string? remote, string reason);
+
+    [LoggerMessage(EventId = 1011, Level = LogLevel.Error, Message = "Unexpected error handling {ApiKey} v{Version} (correlation id {CorrelationId}) from {ClientId}")]
+    public static partial void HandlerFailed(ILogger logger, Exception exception, string apiKey, short version, int correlationId, string? clientId);
+
+    [LoggerMessage(EventId = 1020, Level = LogLevel.Warning, Message = "Append to {Topic}-{Partition} failed with {Error}: {Message}")]
+    public static partial void AppendFailed(ILogger logger, string topic, int partition, string error, string? message);
+}

@@ -1,0 +1,105 @@
+// Fetch v4-17. Sessionless only: a client asking for a new session (KIP-227, epoch 0) gets session
+// id 0, which the protocol defines as the server declining, so every fetch is a full fetch; an
+// incremental fetch on an unknown session gets FETCH_SESSION_ID_NOT_FOUND. Topic ids from v13.
+// read_committed reads up to the last stable offset (the high watermark until transactions exist).
+// Follower fetches (replica id >= 0) are served like consumers until replication exists.
+using Gregor.Broker.Metadata;
+using Gregor.Broker.Replica;
+using Gregor.Protocol;
+using Gregor.Protocol.Messages;
+
+namespace Gregor.Broker.Handlers;
+
+[ApiHandler(ApiKey.Fetch, 4, 17)]
+public sealed class FetchHandler : ApiHandler<FetchRequest>
+{
+    private const int FinalEpoch = -1;
+
+    private readonly BrokerContext _broker;
+
+    public FetchHandler(BrokerContext broker)
+    {
+        _broker = broker;
+    }
+
+    protected override async ValueTask<IResponseMessage?> HandleAsync(RequestContext context, FetchRequest request, CancellationToken cancellationToken)
+    {
+        var version = context.ApiVersion;
+        var response = new FetchResponse { SessionId = 0 };
+        if (request.SessionEpoch != FinalEpoch && request.SessionEpoch != 0)
+        {
+            response.ErrorCode = (short)ErrorCode.FetchSessionIdNotFound;
+            return response;
+        }
+
+        var requests = new List<FetchPartitionRequest>();
+        var topics = new List<(FetchResponse.FetchableTopicResponse Response, int First, int Count)>();
+        foreach (var topic in request.Topics)
+        {
+            var topicResponse = new FetchResponse.FetchableTopicResponse { Topic = topic.Topic, TopicId = topic.TopicId };
+            string name;
+            ErrorCode topicError;
+            if (version >= 13)
+            {
+                topicError = _broker.Metadata.TryGetTopic(topic.TopicId, out var metadata) ? ErrorCode.None : ErrorCode.UnknownTopicId;
+                name = metadata?.Name ?? "";
+            }
+            else
+            {
+                name = topic.Topic;
+                topicError = _broker.Metadata.TryGetTopic(name, out _) ? ErrorCode.None : ErrorCode.UnknownTopicOrPartition;
+            }
+
+            topics.Add((topicResponse, requests.Count, topic.Partitions.Count));
+            foreach (var partition in topic.Partitions)
+            {
+                requests.Add(new FetchPartitionRequest
+                {
+                    Topic = name,
+                    Partition = partition.Partition,
+                    FetchOffset = partition.FetchOffset,
+                    PartitionMaxBytes = partition.PartitionMaxBytes,
+                    CurrentLeaderEpoch = partition.CurrentLeaderEpoch,
+                    PresetError = topicError,
+                });
+            }
+        }
+
+        var fetchParams = new FetchParams(
+            request.ReplicaId,
+            TimeSpan.FromMilliseconds(Math.Max(0, request.MaxWaitMs)),
+            request.MinBytes,
+            request.MaxBytes,
+            request.IsolationLevel);
+        var results = await _broker.ReplicaManager.FetchAsync(fetchParams, requests, cancellationToken).ConfigureAwait(false);
+
+        foreach (var (topicResponse, first, count) in topics)
+        {
+            response.Responses.Add(topicResponse);
+            for (var i = first; i < first + count; i++)
+            {
+                var result = results[i];
+                if (result.Owner is not null)
+                {
+                    context.RegisterForDispose(result.Owner);
+                }
+
+                var partition = new FetchResponse.PartitionData
+                {
+                    PartitionIndex = requests[i].Partition,
+                    ErrorCode = (short)result.ErrorCode,
+                    HighWatermark = result.HighWatermark,
+                    LastStableOffset = result.LastStableOffset,
+                    LogStartOffset = result.LogStartOffset,
+                    PreferredReadReplica = -1,
+                    // Kafka sends an empty (not null) aborted list to read_committed consumers.
+                    AbortedTransactions = request.IsolationLevel == 1 && result.ErrorCode == ErrorCode.None ? [] : null,
+                    Records = result.Records,
+                };
+                topicResponse.Partitions.Add(partition);
+            }
+        }
+
+        return response;
+    }
+}

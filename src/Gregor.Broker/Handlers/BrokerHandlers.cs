@@ -1,0 +1,23 @@
+namespace Gregor.Broker.Handlers;
+
+/// <summary>Every API this broker serves. Adding an API: a new <c>NN_Name.cs</c> handler and one line here.</summary>
+public static class BrokerHandlers
+{
+    public static HandlerRegistry Create(BrokerContext broker)
+    {
+        HandlerRegistry? registry = null;
+        registry = new HandlerRegistry(
+        [
+            new ProduceHandler(broker),
+            new FetchHandler(broker),
+            new ListOffsetsHandler(broker),
+            new MetadataHandler(broker),
+            new ApiVersionsHandler(() => registry!),
+            new CreateTopicsHandler(broker),
+            new DeleteTopicsHandler(broker),
+            new DescribeConfigsHandler(broker),
+            new DescribeClusterHandler(broker),
+        ]);
+        return registry;
+    }
+}

@@ -1,5 +1,0 @@
-namespace Gregor.Network;
-
-internal static class AssemblyMarker
-{
-}

@@ -1,0 +1,230 @@
+using Gregor.Protocol.Compression;
+
+namespace Gregor.Protocol.Records;
+
+/// <summary>
+/// Checks a batch arriving from a client (the produce path) with the error codes Kafka answers:
+/// <list type="bullet">
+/// <item>CORRUPT_MESSAGE: shorter than a v2 header, BatchLength not matching the bytes, CRC-32C
+/// mismatch (Kafka's DefaultRecordBatch.ensureValid raises CorruptRecordException for these).</item>
+/// <item>INVALID_RECORD: magic other than 2 (ProduceRequest.validateRecords raises
+/// InvalidRecordException for v3+ requests, and Kafka 4 accepts only Produce v3+), base offset
+/// not 0, control flag set, producer id without a base sequence, record count not matching the
+/// offset range (LogValidator.validateBatch / UnifiedLog.analyzeAndValidateRecords for client
+/// appends), and with a deep check any malformed record, offset deltas other than 0..n-1,
+/// records left over or missing.</item>
+/// </list>
+/// Two choices where Kafka gives no ApiException: an unknown compression id (5-7) and records
+/// that fail to decompress are INVALID_RECORD. Kafka surfaces both as UNKNOWN_SERVER_ERROR; a
+/// retriable code such as CORRUPT_MESSAGE would make producers resend the same bad bytes.
+/// The common path (uncompressed, no deep check) allocates nothing unless it fails.
+/// </summary>
+public static class RecordBatchValidator
+{
+    public static ErrorCode Validate(ReadOnlySpan<byte> batch, out string? errorMessage, bool deepCheck)
+    {
+        var error = ValidateHeader(batch, out errorMessage);
+        if (error != ErrorCode.None || !deepCheck)
+        {
+            return error;
+        }
+
+        return ValidateRecords(batch, out errorMessage);
+    }
+
+    /// <summary>
+    /// A produce request's records for one partition: exactly one batch (Produce v3+ rule, INVALID_RECORD
+    /// otherwise), validated as <see cref="Validate"/>. Trailing bytes that are not a whole batch are
+    /// CORRUPT_MESSAGE: Kafka silently trims them, but no client sends them and storing what we checked
+    /// is simpler to reason about.
+    /// </summary>
+    public static ErrorCode ValidateProduceRecords(ReadOnlySpan<byte> records, out string? errorMessage, bool deepCheck)
+    {
+        var position = 0;
+        var status = RecordBatchReader.ReadNext(records, ref position, out _, out var size);
+        if (status == RecordBatchReadStatus.End)
+        {
+            errorMessage = "Produce requests must have at least one record batch.";
+            return ErrorCode.InvalidRecord;
+        }
+
+        if (status != RecordBatchReadStatus.Batch)
+        {
+            // Let the single-batch checks name the precise problem (magic, length).
+            return Validate(records, out errorMessage, deepCheck);
+        }
+
+        if (position != records.Length)
+        {
+            var next = RecordBatchReader.ReadNext(records, ref position, out _, out _);
+            if (next == RecordBatchReadStatus.Batch)
+            {
+                errorMessage = "Produce requests are only allowed to contain exactly one record batch.";
+                return ErrorCode.InvalidRecord;
+            }
+
+            errorMessage = $"{records.Length - size} bytes follow the record batch.";
+            return ErrorCode.CorruptMessage;
+        }
+
+        return Validate(records[..size], out errorMessage, deepCheck);
+    }
+
+    private static ErrorCode ValidateHeader(ReadOnlySpan<byte> batch, out string? errorMessage)
+    {
+        errorMessage = null;
+        if (batch.Length <= RecordBatch.MagicOffset)
+        {
+            errorMessage = $"Record batch is corrupt (the size {batch.Length} is smaller than the minimum allowed overhead {RecordBatch.HeaderSize}).";
+            return ErrorCode.CorruptMessage;
+        }
+
+        var magic = RecordBatch.Magic(batch);
+        if (magic != RecordBatch.CurrentMagic)
+        {
+            errorMessage = $"Produce requests are only allowed to contain record batches with magic version 2, not {magic}.";
+            return ErrorCode.InvalidRecord;
+        }
+
+        if (batch.Length < RecordBatch.HeaderSize)
+        {
+            errorMessage = $"Record batch is corrupt (the size {batch.Length} is smaller than the minimum allowed overhead {RecordBatch.HeaderSize}).";
+            return ErrorCode.CorruptMessage;
+        }
+
+        var batchLength = RecordBatch.BatchLength(batch);
+        if ((long)batchLength + RecordBatch.LogOverhead != batch.Length)
+        {
+            errorMessage = $"Record batch length {batchLength} does not match the {batch.Length - RecordBatch.LogOverhead} bytes received.";
+            return ErrorCode.CorruptMessage;
+        }
+
+        var stored = RecordBatch.Crc(batch);
+        var computed = RecordBatch.ComputeCrc(batch);
+        if (stored != computed)
+        {
+            errorMessage = $"Record batch is corrupt (stored crc = {stored}, computed crc = {computed}).";
+            return ErrorCode.CorruptMessage;
+        }
+
+        if (RecordBatch.BaseOffset(batch) != 0)
+        {
+            errorMessage = $"The baseOffset of the record batch should be 0, but it is {RecordBatch.BaseOffset(batch)}.";
+            return ErrorCode.InvalidRecord;
+        }
+
+        var compression = (byte)RecordBatch.CompressionType(batch);
+        if (compression > (byte)CompressionType.Zstd)
+        {
+            errorMessage = $"Unknown compression type id {compression}.";
+            return ErrorCode.InvalidRecord;
+        }
+
+        if (RecordBatch.IsControl(batch))
+        {
+            errorMessage = "Clients are not allowed to write control records.";
+            return ErrorCode.InvalidRecord;
+        }
+
+        var lastOffsetDelta = RecordBatch.LastOffsetDelta(batch);
+        if (lastOffsetDelta < 0)
+        {
+            errorMessage = $"Batch has an invalid offset range (last offset delta {lastOffsetDelta}).";
+            return ErrorCode.InvalidRecord;
+        }
+
+        var recordCount = RecordBatch.RecordCount(batch);
+        if ((long)recordCount != (long)lastOffsetDelta + 1)
+        {
+            errorMessage = $"Inconsistent batch offset range [0, {lastOffsetDelta}] and record count {recordCount}.";
+            return ErrorCode.InvalidRecord;
+        }
+
+        if (RecordBatch.HasProducerId(batch) && RecordBatch.BaseSequence(batch) < 0)
+        {
+            errorMessage = $"Invalid sequence number {RecordBatch.BaseSequence(batch)} for a batch with producer id {RecordBatch.ProducerId(batch)}.";
+            return ErrorCode.InvalidRecord;
+        }
+
+        return ErrorCode.None;
+    }
+
+    private static ErrorCode ValidateRecords(ReadOnlySpan<byte> batch, out string? errorMessage)
+    {
+        var compression = RecordBatch.CompressionType(batch);
+        var section = batch[RecordBatch.HeaderSize..];
+        if (compression == CompressionType.None)
+        {
+            return ValidateRecordsSection(section, RecordBatch.RecordCount(batch), out errorMessage);
+        }
+
+        PooledBufferWriter decompressed;
+        try
+        {
+            decompressed = RecordReader.Decompress(compression, section);
+        }
+        catch (InvalidRecordException e)
+        {
+            errorMessage = e.Message;
+            return ErrorCode.InvalidRecord;
+        }
+
+        using (decompressed)
+        {
+            return ValidateRecordsSection(decompressed.WrittenSpan, RecordBatch.RecordCount(batch), out errorMessage);
+        }
+    }
+
+    private static ErrorCode ValidateRecordsSection(ReadOnlySpan<byte> records, int recordCount, out string? errorMessage)
+    {
+        var position = 0;
+        for (var i = 0; i < recordCount; i++)
+        {
+            if (position >= records.Length)
+            {
+                errorMessage = $"Incorrect declared batch size, premature EOF reached after {i} of {recordCount} records.";
+                return ErrorCode.InvalidRecord;
+            }
+
+            if (!Record.TryParse(records, ref position, out var record, out var error))
+            {
+                errorMessage = $"Record {i}: {error}";
+                return ErrorCode.InvalidRecord;
+            }
+
+            if (record.OffsetDelta != i)
+            {
+                errorMessage = $"Record {i} has offset delta {record.OffsetDelta}; a produced batch needs offset deltas 0..{recordCount - 1} in order.";
+                return ErrorCode.InvalidRecord;
+            }
+        }
+
+        if (position != records.Length)
+        {
+            errorMessage = $"Incorrect declared batch size, {records.Length - position} bytes of records still remaining after {recordCount} records.";
+            return ErrorCode.InvalidRecord;
+        }
+
+        errorMessage = null;
+        return ErrorCode.None;
+    }
+
+    /// <summary>
+    /// Whether any record has a null key: a compacted topic refuses such a batch with INVALID_RECORD
+    /// ("Compacted topic cannot accept message without key"). Decompresses when needed.
+    /// </summary>
+    /// <exception cref="InvalidRecordException">A malformed record.</exception>
+    public static bool HasRecordWithoutKey(ReadOnlySpan<byte> batch)
+    {
+        using var reader = new RecordReader(batch);
+        while (reader.TryReadNext(out var record))
+        {
+            if (!record.HasKey)
+            {
+                return true;
+            }
+        }
+
+        return false;
+    }
+}

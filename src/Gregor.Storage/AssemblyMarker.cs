@@ -1,5 +1,0 @@
-namespace Gregor.Storage;
-
-internal static class AssemblyMarker
-{
-}

@@ -1,0 +1,444 @@
+using Gregor.Protocol;
+using Gregor.Storage.Checkpoints;
+using Gregor.Storage.Internal;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Logging.Abstractions;
+
+namespace Gregor.Storage;
+
+/// <summary>
+/// One partition's log (Kafka's UnifiedLog and LocalLog): segments in <c>&lt;log.dir&gt;/&lt;topic&gt;-&lt;partition&gt;/</c>.
+/// Appends and structural changes (roll, truncate, delete) are serialized by one lock; reads take
+/// a snapshot of the segment list and never block appends or see a half-written batch.
+/// </summary>
+public sealed partial class Log : IDisposable
+{
+    private readonly Lock _lock = new();
+    private readonly TimeProvider _time;
+    private readonly ILogger _logger;
+    private volatile LogSegment[] _segments = [];
+    private volatile LogConfig _config;
+    private long _logStartOffset;
+    private long _logEndOffset;
+    private long _highWatermark;
+    private long _recoveryPoint;
+    private long _unflushedMessages;
+    private long _lastFlushTime;
+    private long _rollJitterMs;
+    private Uuid _topicId;
+    private bool _closed;
+
+    private Log(string dir, TopicPartition topicPartition, LogConfig config, TimeProvider time, ILogger logger)
+    {
+        Dir = dir;
+        TopicPartition = topicPartition;
+        _config = config;
+        _time = time;
+        _logger = logger;
+        LeaderEpochCache = new LeaderEpochFileCache(dir);
+        _lastFlushTime = NowMs;
+    }
+
+    /// <summary>The partition directory.</summary>
+    public string Dir { get; private set; }
+
+    public TopicPartition TopicPartition { get; }
+
+    public LeaderEpochFileCache LeaderEpochCache { get; }
+
+    public LogConfig Config
+    {
+        get => _config;
+        set => _config = value ?? throw new ArgumentNullException(nameof(value));
+    }
+
+    public Uuid TopicId => _topicId;
+
+    public long LogStartOffset => Volatile.Read(ref _logStartOffset);
+
+    public long LogEndOffset => Volatile.Read(ref _logEndOffset);
+
+    /// <summary>Offsets below it are flushed to disk; recovery after a crash starts here.</summary>
+    public long RecoveryPoint => Volatile.Read(ref _recoveryPoint);
+
+    /// <summary>Consumers read below it. Set by the replica manager (LEO after an append on a single
+    /// node); clamped to [log start offset, log end offset] as Kafka does.</summary>
+    public long HighWatermark
+    {
+        get => Volatile.Read(ref _highWatermark);
+        set
+        {
+            lock (_lock)
+            {
+                Volatile.Write(ref _highWatermark, Math.Clamp(value, LogStartOffset, LogEndOffset));
+            }
+        }
+    }
+
+    /// <summary>Bytes on disk across all segments.</summary>
+    public long Size => _segments.Sum(s => s.Size);
+
+    public int SegmentCount => _segments.Length;
+
+    /// <summary>Base offsets of the segments, oldest first.</summary>
+    public IReadOnlyList<long> SegmentBaseOffsets => _segments.Select(s => s.BaseOffset).ToArray();
+
+    public long LastFlushTime => Volatile.Read(ref _lastFlushTime);
+
+    public long UnflushedMessages => Volatile.Read(ref _unflushedMessages);
+
+    private long NowMs => _time.GetUtcNow().ToUnixTimeMilliseconds();
+
+    private LogSegment ActiveSegment => _segments[^1];
+
+    /// <summary>Writes <c>partition.metadata</c> with the topic id (once the controller assigned it).</summary>
+    public void AssignTopicId(Uuid topicId)
+    {
+        lock (_lock)
+        {
+            if (_topicId == topicId)
+            {
+                return;
+            }
+
+            PartitionMetadataFile.Write(Dir, topicId);
+            _topicId = topicId;
+        }
+    }
+
+    /// <summary>
+    /// Validates and appends a produce request's records for this partition. As a leader
+    /// (<paramref name="assignOffsets"/>) it writes each batch's base offset and partition leader
+    /// epoch in place; as a follower it keeps the batch's offsets and requires them above the log
+    /// end. If any batch is invalid nothing is appended. The bytes are patched in place, so the
+    /// caller must not reuse <paramref name="records"/> for anything else.
+    /// </summary>
+    public LogAppendInfo Append(Memory<byte> records, int leaderEpoch, bool assignOffsets = true)
+    {
+        var data = records.Span;
+        var config = _config;
+
+        // Pass 1: shape and validity of every batch before anything is touched.
+        var position = 0;
+        var batchCount = 0;
+        var recordCount = 0;
+        var maxTimestamp = -1L;
+        while (Batches.TryReadNext(data, ref position, out var start, out var size))
+        {
+            var batch = data.Slice(start, size);
+            if (size > config.MaxMessageBytes)
+            {
+                return LogAppendInfo.Failed(ErrorCode.MessageTooLarge,
+                    $"The record batch of {size} bytes exceeds max.message.bytes {config.MaxMessageBytes}.", LogStartOffset);
+            }
+
+            // Client appends get the produce checks (base offset 0, no control batches); a follower's
+            // batches come from the leader's log and only need to be intact.
+            string? message = null;
+            var error = assignOffsets
+                ? Batches.Validate(batch, out message, deepCheck: config.Compact)
+                : Batches.IsIntact(batch) ? ErrorCode.None : ErrorCode.CorruptMessage;
+            if (error != ErrorCode.None)
+            {
+                return LogAppendInfo.Failed(error, message, LogStartOffset);
+            }
+
+            batchCount++;
+            recordCount += Batches.RecordCount(batch);
+            maxTimestamp = Math.Max(maxTimestamp, Batches.MaxTimestamp(batch));
+        }
+
+        if (position != data.Length)
+        {
+            // A trailing partial batch in a produce request is a client bug or corruption; Kafka
+            // rejects the whole partition's records.
+            return LogAppendInfo.Failed(ErrorCode.CorruptMessage,
+                $"Records end with {data.Length - position} bytes that are not a whole record batch.", LogStartOffset);
+        }
+
+        if (batchCount == 0)
+        {
+            return new LogAppendInfo(ErrorCode.None, null, -1, -1, -1, -1, LogStartOffset, 0, 0);
+        }
+
+        if (!config.MessageTimestampLogAppendTime)
+        {
+            var timestampError = ValidateTimestamps(data, config);
+            if (timestampError is not null)
+            {
+                return LogAppendInfo.Failed(ErrorCode.InvalidTimestamp, timestampError, LogStartOffset);
+            }
+        }
+
+        lock (_lock)
+        {
+            ObjectDisposedException.ThrowIf(_closed, this);
+            var now = NowMs;
+            var logEndOffset = LogEndOffset;
+            long firstOffset;
+            long lastOffset;
+            var logAppendTime = -1L;
+
+            if (assignOffsets)
+            {
+                firstOffset = logEndOffset;
+                var next = logEndOffset;
+                position = 0;
+                while (Batches.TryReadNext(data, ref position, out var start, out var size))
+                {
+                    var batch = data.Slice(start, size);
+                    Batches.SetBaseOffset(batch, next);
+                    Batches.SetPartitionLeaderEpoch(batch, leaderEpoch);
+                    if (config.MessageTimestampLogAppendTime)
+                    {
+                        Batches.SetLogAppendTime(batch, now);
+                    }
+
+                    next += Batches.LastOffsetDelta(batch) + 1;
+                }
+
+                lastOffset = next - 1;
+                if (config.MessageTimestampLogAppendTime)
+                {
+                    logAppendTime = now;
+                    maxTimestamp = now;
+                }
+            }
+            else
+            {
+                position = 0;
+                var expected = logEndOffset;
+                firstOffset = -1;
+                lastOffset = -1;
+                while (Batches.TryReadNext(data, ref position, out var start, out var size))
+                {
+                    var batch = data.Slice(start, size);
+                    var baseOffset = Batches.BaseOffset(batch);
+                    if (baseOffset < expected)
+                    {
+                        return LogAppendInfo.Failed(ErrorCode.UnknownServerError,
+                            $"Out of order offsets: batch base offset {baseOffset} is below the expected {expected}.", LogStartOffset);
+                    }
+
+                    if (firstOffset < 0)
+                    {
+                        firstOffset = baseOffset;
+                    }
+
+                    lastOffset = Batches.LastOffset(batch);
+                    expected = lastOffset + 1;
+                }
+            }
+
+            MaybeRoll(data.Length, maxTimestamp, lastOffset, now, firstOffset);
+
+            // Leader epoch cache: a new epoch starts at the first batch written in it (KIP-101).
+            position = 0;
+            while (Batches.TryReadNext(data, ref position, out var start, out var size))
+            {
+                var batch = data.Slice(start, size);
+                var epoch = Batches.PartitionLeaderEpoch(batch);
+                if (epoch >= 0 && epoch > LeaderEpochCache.LatestEpoch)
+                {
+                    LeaderEpochCache.Assign(epoch, Batches.BaseOffset(batch));
+                }
+            }
+
+            ActiveSegment.Append(data);
+            Volatile.Write(ref _logEndOffset, lastOffset + 1);
+            var unflushed = Interlocked.Add(ref _unflushedMessages, recordCount);
+            if (unflushed >= config.FlushMessages)
+            {
+                FlushLocked();
+            }
+
+            return new LogAppendInfo(ErrorCode.None, null, firstOffset, lastOffset, logAppendTime, maxTimestamp,
+                LogStartOffset, recordCount, data.Length);
+        }
+    }
+
+    // message.timestamp.before/after.max.ms (KIP-937) are checked per batch: the first record's
+    // timestamp (the batch's base timestamp) and the batch's max timestamp bound every record.
+    private string? ValidateTimestamps(ReadOnlySpan<byte> data, LogConfig config)
+    {
+        var before = config.GetLong(LogConfig.MessageTimestampBeforeMaxMsConfig);
+        var after = config.GetLong(LogConfig.MessageTimestampAfterMaxMsConfig);
+        if (before == long.MaxValue && after == long.MaxValue)
+        {
+            return null;
+        }
+
+        var now = NowMs;
+        var position = 0;
+        while (Batches.TryReadNext(data, ref position, out var start, out var size))
+        {
+            var batch = data.Slice(start, size);
+            if (Batches.RecordCount(batch) == 0 || Batches.IsControl(batch))
+            {
+                continue;
+            }
+
+            var max = Batches.MaxTimestamp(batch);
+            var first = Batches.BaseTimestamp(batch);
+            if (after != long.MaxValue && max > now + after)
+            {
+                return $"Timestamp {max} of a record is more than message.timestamp.after.max.ms={after} ahead of the broker's time {now}.";
+            }
+
+            if (before != long.MaxValue && first >= 0 && first < now - before)
+            {
+                return $"Timestamp {first} of a record is more than message.timestamp.before.max.ms={before} behind the broker's time {now}.";
+            }
+        }
+
+        return null;
+    }
+
+    private void MaybeRoll(int messagesSize, long maxTimestampInMessages, long maxOffsetInMessages, long now, long firstOffset)
+    {
+        var active = ActiveSegment;
+        if (active.ShouldRoll(_config, messagesSize, maxTimestampInMessages, maxOffsetInMessages, now, _rollJitterMs))
+        {
+            RollLocked(firstOffset);
+        }
+    }
+
+    /// <summary>Starts a new active segment at the log end offset (no-op when the active segment is empty).</summary>
+    public void Roll()
+    {
+        lock (_lock)
+        {
+            RollLocked(LogEndOffset);
+        }
+    }
+
+    private void RollLocked(long newBaseOffset)
+    {
+        var active = ActiveSegment;
+        if (active.Size == 0 && active.BaseOffset == newBaseOffset)
+        {
+            return;
+        }
+
+        if (active.Size == 0)
+        {
+            // An empty active segment at a stale base offset (after a follower jump) is replaced.
+            active.DeleteFiles();
+            _segments = _segments[..^1];
+        }
+        else
+        {
+            active.OnBecomeInactiveSegment();
+        }
+
+        var segment = LogSegment.Open(Dir, newBaseOffset, _config, NowMs, active: true);
+        _segments = [.. _segments, segment];
+        _rollJitterMs = ComputeJitter(_config);
+        StorageLog.Rolled(_logger, TopicPartition, newBaseOffset);
+    }
+
+    private static long ComputeJitter(LogConfig config) =>
+        config.SegmentJitterMs <= 0 ? 0 : Random.Shared.NextInt64(Math.Min(config.SegmentJitterMs, config.SegmentMs));
+
+    /// <summary>Flushes everything appended so far and moves the recovery point to the log end offset.</summary>
+    public void Flush()
+    {
+        lock (_lock)
+        {
+            FlushLocked();
+        }
+    }
+
+    private void FlushLocked()
+    {
+        if (_closed)
+        {
+            return;
+        }
+
+        var recoveryPoint = RecoveryPoint;
+        var end = LogEndOffset;
+        var segments = _segments;
+        for (var i = 0; i < segments.Length; i++)
+        {
+            var next = i + 1 < segments.Length ? segments[i + 1].BaseOffset : long.MaxValue;
+            if (next > recoveryPoint)
+            {
+                segments[i].Flush();
+            }
+        }
+
+        Volatile.Write(ref _recoveryPoint, end);
+        Volatile.Write(ref _unflushedMessages, 0);
+        Volatile.Write(ref _lastFlushTime, NowMs);
+    }
+
+    /// <summary>Flushes when flush.ms has passed since the last flush (called by the log manager's scheduler).</summary>
+    public void FlushIfDue()
+    {
+        var config = _config;
+        if (config.FlushMs == long.MaxValue || UnflushedMessages == 0 && RecoveryPoint == LogEndOffset)
+        {
+            return;
+        }
+
+        if (NowMs - LastFlushTime >= config.FlushMs)
+        {
+            Flush();
+        }
+    }
+
+    /// <summary>Closes the files (index files trimmed, final time index entry written) without flushing.</summary>
+    public void Close()
+    {
+        lock (_lock)
+        {
+            if (_closed)
+            {
+                return;
+            }
+
+            _closed = true;
+            foreach (var segment in _segments)
+            {
+                segment.Close();
+            }
+
+            DeletePendingFiles(force: true);
+        }
+    }
+
+    /// <summary>Closes and removes the partition directory.</summary>
+    public void Delete()
+    {
+        lock (_lock)
+        {
+            _closed = true;
+            foreach (var segment in _segments)
+            {
+                segment.Dispose();
+            }
+
+            DeletePendingFiles(force: true);
+            _segments = [];
+            if (Directory.Exists(Dir))
+            {
+                Directory.Delete(Dir, recursive: true);
+            }
+        }
+    }
+
+    /// <summary>Moves the directory (the log manager renames to <c>-delete</c> before removing it).</summary>
+    internal void RenameDir(string newDir)
+    {
+        lock (_lock)
+        {
+            Directory.Move(Dir, newDir);
+            Dir = newDir;
+        }
+    }
+
+    public void Dispose() => Close();
+
+    public override string ToString() => $"Log({TopicPartition}, logStartOffset={LogStartOffset}, logEndOffset={LogEndOffset})";
+}
