@@ -46,6 +46,7 @@ public sealed partial class GroupCoordinator
         var invalid = ValidateHeartbeat(input);
         if (invalid is not null)
         {
+            Log.HeartbeatRejected(_logger, input.GroupId, input.MemberId, input.MemberEpoch, invalid);
             return ConsumerGroupHeartbeatResult.Failed(invalid == "assignor" ? ErrorCode.UnsupportedAssignor : ErrorCode.InvalidRequest, invalid == "assignor" ? $"Unsupported assignor {input.ServerAssignor}." : invalid);
         }
 
@@ -209,9 +210,10 @@ public sealed partial class GroupCoordinator
             return "MemberId can't be empty.";
         }
 
-        if (input.SubscribedTopicRegex is not null)
+        // librdkafka sends an empty regex alongside topic names to mean "no regex".
+        if (!string.IsNullOrEmpty(input.SubscribedTopicRegex))
         {
-            return "SubscribedTopicRegex is not supported by this broker yet.";
+            return $"SubscribedTopicRegex '{input.SubscribedTopicRegex}' is not supported by this broker yet.";
         }
 
         if (input.ServerAssignor is not null && !_config.ConsumerGroupAssignors.Contains(input.ServerAssignor))

@@ -210,6 +210,9 @@ internal static partial class Log
     [LoggerMessage(Level = LogLevel.Information, Message = "Member {MemberId} of group {GroupId} removed: {Reason}")]
     public static partial void MemberRemoved(ILogger logger, string memberId, string groupId, string reason);
 
+    [LoggerMessage(Level = LogLevel.Information, Message = "ConsumerGroupHeartbeat of group {GroupId} member {MemberId} epoch {MemberEpoch} rejected: {Reason}")]
+    public static partial void HeartbeatRejected(ILogger logger, string groupId, string memberId, int memberEpoch, string reason);
+
     [LoggerMessage(Level = LogLevel.Information, Message = "Expired {Offsets} offsets and {Groups} groups")]
     public static partial void OffsetsExpired(ILogger logger, int offsets, int groups);
 }
