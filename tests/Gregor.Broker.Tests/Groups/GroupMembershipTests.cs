@@ -7,6 +7,8 @@ namespace Gregor.Broker.Tests.Groups;
 /// <summary>Consumer groups as librdkafka drives them, with the classic protocol and with KIP-848's.</summary>
 public class GroupMembershipTests
 {
+    private static readonly TimeSpan Settle = TimeSpan.FromSeconds(30);
+
     [Theory]
     [InlineData(GroupProtocolKind.Classic)]
     [InlineData(GroupProtocolKind.Consumer)]
@@ -14,19 +16,86 @@ public class GroupMembershipTests
     {
         await using var broker = await InProcessBroker.StartAsync(GroupClients.BrokerOverrides());
         await Clients.CreateTopicAsync(broker.BootstrapServers, "orders", 6);
-        var consumers = Enumerable.Range(0, 3).Select(_ => GroupClients.Build(GroupClients.Consumer(broker.BootstrapServers, "three", protocol))).ToList();
-        try
-        {
-            foreach (var c in consumers)
-            {
-                c.Subscribe("orders");
-            }
+        using var consumers = new ConsumerSet(Enumerable.Range(0, 3).Select(_ => GroupClients.Build(GroupClients.Consumer(broker.BootstrapServers, "three", protocol))));
+        consumers.Subscribe("orders");
+        GroupClients.PollUntil(consumers.All, a => a.All(x => x.Count == 2) && GroupClients.DisjointAndCovering(a, 6), Settle, "3 x 2 partitions");
+    }
 
-            GroupClients.PollUntil(consumers, a => a.All(x => x.Count == 2) && GroupClients.DisjointAndCovering(a, 6), TimeSpan.FromSeconds(30), "3 x 2 partitions");
-        }
-        finally
+    [Theory]
+    [InlineData(GroupProtocolKind.Classic)]
+    [InlineData(GroupProtocolKind.Consumer)]
+    public async Task SevenConsumersOnSixPartitionsLeaveExactlyOneIdle(GroupProtocolKind protocol)
+    {
+        await using var broker = await InProcessBroker.StartAsync(GroupClients.BrokerOverrides());
+        await Clients.CreateTopicAsync(broker.BootstrapServers, "orders", 6);
+        using var consumers = new ConsumerSet(Enumerable.Range(0, 7).Select(_ => GroupClients.Build(GroupClients.Consumer(broker.BootstrapServers, "seven", protocol))));
+        consumers.Subscribe("orders");
+        GroupClients.PollUntil(consumers.All, a => a.Count(x => x.Count == 0) == 1 && a.All(x => x.Count <= 1) && GroupClients.DisjointAndCovering(a, 6), Settle, "6 x 1 partition + 1 idle");
+    }
+
+    [Theory]
+    [InlineData(GroupProtocolKind.Classic)]
+    [InlineData(GroupProtocolKind.Consumer)]
+    public async Task ConsumerThatStopsHeartbeatingLosesItsPartitionsAfterTheSessionTimeout(GroupProtocolKind protocol)
+    {
+        await using var proxy = new FreezingProxy();
+        var overrides = GroupClients.BrokerOverrides(consumerSessionTimeoutMs: 3000);
+        overrides["advertised.listeners"] = $"PLAINTEXT://127.0.0.1:{proxy.Port}";
+        await using var broker = await InProcessBroker.StartAsync(overrides);
+        proxy.Target = broker.Server.BoundEndpoints[0];
+        proxy.Start();
+        await Clients.CreateTopicAsync(broker.BootstrapServers, "orders", 6);
+
+        using var survivor = GroupClients.Build(GroupClients.Consumer(broker.BootstrapServers, "takeover", protocol, "survivor", sessionTimeoutMs: 3000));
+        using var victim = GroupClients.Build(GroupClients.Consumer(broker.BootstrapServers, "takeover", protocol, "victim", sessionTimeoutMs: 3000));
+        survivor.Subscribe("orders");
+        victim.Subscribe("orders");
+        GroupClients.PollUntil([survivor, victim], a => a.All(x => x.Count == 3) && GroupClients.DisjointAndCovering(a, 6), Settle, "3 + 3 partitions");
+
+        // The victim's requests stop reaching the broker; it never leaves, it just goes silent.
+        proxy.Freeze("victim");
+        var frozenAt = DateTime.UtcNow;
+        GroupClients.PollUntil([survivor], a => a[0].Count == 6, Settle, "survivor takes all 6");
+        Assert.True(DateTime.UtcNow - frozenAt >= TimeSpan.FromSeconds(2), "the partitions moved before the session timeout could expire");
+    }
+
+    [Theory]
+    [InlineData(GroupProtocolKind.Classic)]
+    [InlineData(GroupProtocolKind.Consumer)]
+    public async Task ClosedConsumerTriggersAnImmediateRebalance(GroupProtocolKind protocol)
+    {
+        // Sessions of 30 s: only the leave can explain a fast takeover.
+        await using var broker = await InProcessBroker.StartAsync(GroupClients.BrokerOverrides(consumerSessionTimeoutMs: 30_000));
+        await Clients.CreateTopicAsync(broker.BootstrapServers, "orders", 6);
+        using var stays = GroupClients.Build(GroupClients.Consumer(broker.BootstrapServers, "close", protocol, sessionTimeoutMs: 30_000));
+        var leaves = GroupClients.Build(GroupClients.Consumer(broker.BootstrapServers, "close", protocol, sessionTimeoutMs: 30_000));
+        stays.Subscribe("orders");
+        leaves.Subscribe("orders");
+        GroupClients.PollUntil([stays, leaves], a => a.All(x => x.Count == 3) && GroupClients.DisjointAndCovering(a, 6), Settle, "3 + 3 partitions");
+
+        leaves.Close();
+        leaves.Dispose();
+        var closedAt = DateTime.UtcNow;
+        GroupClients.PollUntil([stays], a => a[0].Count == 6, TimeSpan.FromSeconds(15), "the remaining consumer takes all 6");
+        Assert.True(DateTime.UtcNow - closedAt < TimeSpan.FromSeconds(15));
+    }
+
+    /// <summary>Consumers closed (leaving their group) and disposed together.</summary>
+    private sealed class ConsumerSet(IEnumerable<IConsumer<string, string>> consumers) : IDisposable
+    {
+        public List<IConsumer<string, string>> All { get; } = [.. consumers];
+
+        public void Subscribe(string topic)
         {
-            foreach (var c in consumers)
+            foreach (var c in All)
+            {
+                c.Subscribe(topic);
+            }
+        }
+
+        public void Dispose()
+        {
+            foreach (var c in All)
             {
                 c.Close();
                 c.Dispose();
