@@ -38,6 +38,9 @@ public sealed class BrokerConfigDescriber : IBrokerConfigDescriber
         DeleteTopicEnable = config.DeleteTopicEnable,
         OffsetsTopicNumPartitions = config.OffsetsTopicNumPartitions,
         OffsetsTopicReplicationFactor = config.OffsetsTopicReplicationFactor,
+        TransactionStateLogNumPartitions = config.TransactionStateLogNumPartitions,
+        TransactionStateLogReplicationFactor = config.TransactionStateLogReplicationFactor,
+        TransactionStateLogMinIsr = config.TransactionStateLogMinIsr,
         Properties = properties,
     };
 }

@@ -28,6 +28,15 @@ public sealed record BrokerSettings
     /// <summary><c>offsets.topic.replication.factor</c> (capped at the live broker count, as Kafka does for the offsets topic).</summary>
     public short OffsetsTopicReplicationFactor { get; init; } = 3;
 
+    /// <summary><c>transaction.state.log.num.partitions</c>: used when <c>__transaction_state</c> is auto-created.</summary>
+    public int TransactionStateLogNumPartitions { get; init; } = 50;
+
+    /// <summary><c>transaction.state.log.replication.factor</c> (capped at the live broker count).</summary>
+    public short TransactionStateLogReplicationFactor { get; init; } = 3;
+
+    /// <summary><c>transaction.state.log.min.isr</c> (capped at the replication factor actually used).</summary>
+    public int TransactionStateLogMinIsr { get; init; } = 2;
+
     /// <summary>Every broker property as given (file, environment, overrides): topic defaults come from here.</summary>
     public IReadOnlyDictionary<string, string> Properties { get; init; } = new Dictionary<string, string>();
 }

@@ -42,6 +42,12 @@ internal sealed class KafkaChannel
     // Cancelled only to abort the in-flight request (shutdown timeout).
     private readonly CancellationTokenSource _abort = new();
 
+    // Read-ahead is bounded in bytes too: the receive loop waits on _drained while more than
+    // MaxQueuedBytesPerConnection are queued.
+    private readonly SemaphoreSlim _drained = new(0);
+    private long _queuedBytes;
+    private int _receiveWaiting;
+
     private long _lastActivityTimestamp;
     private volatile bool _closing;
     private int _requestInFlight;
@@ -113,7 +119,8 @@ internal sealed class KafkaChannel
 
     public bool CloseIfIdle(long nowTimestamp, TimeSpan maxIdle)
     {
-        if (_closing || Volatile.Read(ref _requestInFlight) != 0 || _queue.Reader.Count != 0)
+        // Queued requests do not count: they wait only because responses cannot be written.
+        if (_closing || Volatile.Read(ref _requestInFlight) != 0)
         {
             return false;
         }
@@ -124,7 +131,10 @@ internal sealed class KafkaChannel
         }
 
         NetworkLog.IdleConnectionClosed(_logger, ConnectionId, Context.RemoteEndPoint, (long)maxIdle.TotalMilliseconds);
-        Close();
+
+        // Abort, not Close: no request is in flight, but a flush to a client that stopped reading
+        // may be, and only the abort token cancels it.
+        Abort();
         return true;
     }
 
@@ -138,9 +148,27 @@ internal sealed class KafkaChannel
         var process = ProcessLoopAsync();
         await Task.WhenAll(receive, process).ConfigureAwait(false);
 
+        // Responses written before a failure still go out, but only as long as the abort token
+        // allows: completing a stream pipe writer without an exception flushes without one, and
+        // would block forever on a client that stopped reading.
+        Exception? outputError = null;
         try
         {
-            await _output.CompleteAsync().ConfigureAwait(false);
+            await _output.FlushAsync(_abort.Token).ConfigureAwait(false);
+        }
+        catch (Exception ex) when (ex is IOException or SocketException or ObjectDisposedException or OperationCanceledException or InvalidOperationException)
+        {
+            outputError = ex;
+        }
+
+        if (outputError is null && _abort.IsCancellationRequested)
+        {
+            outputError = new OperationCanceledException("Connection aborted.");
+        }
+
+        try
+        {
+            await _output.CompleteAsync(outputError).ConfigureAwait(false);
         }
         catch (Exception ex) when (ex is IOException or SocketException or ObjectDisposedException or OperationCanceledException)
         {
@@ -166,6 +194,7 @@ internal sealed class KafkaChannel
         _socket.Dispose();
         _receiveStop.Dispose();
         _abort.Dispose();
+        _drained.Dispose();
         NetworkLog.ConnectionClosed(_logger, ConnectionId, Context.RemoteEndPoint);
     }
 
@@ -230,6 +259,19 @@ internal sealed class KafkaChannel
                             throw;
                         }
                     }
+
+                    Interlocked.Add(ref _queuedBytes, request.Length);
+                    while (Volatile.Read(ref _queuedBytes) > _options.MaxQueuedBytesPerConnection)
+                    {
+                        Volatile.Write(ref _receiveWaiting, 1);
+                        if (Volatile.Read(ref _queuedBytes) <= _options.MaxQueuedBytesPerConnection)
+                        {
+                            Volatile.Write(ref _receiveWaiting, 0);
+                            break;
+                        }
+
+                        await _drained.WaitAsync(token).ConfigureAwait(false);
+                    }
                 }
 
                 _metrics.IncomingByteTotal.Add(consumedBefore - buffer.Length, _tags);
@@ -278,6 +320,12 @@ internal sealed class KafkaChannel
             {
                 while (!_closing && reader.TryRead(out var request))
                 {
+                    if (Interlocked.Add(ref _queuedBytes, -request.Length) <= _options.MaxQueuedBytesPerConnection
+                        && Interlocked.Exchange(ref _receiveWaiting, 0) == 1)
+                    {
+                        _drained.Release();
+                    }
+
                     ResponseFrame? response;
                     Volatile.Write(ref _requestInFlight, 1);
                     try

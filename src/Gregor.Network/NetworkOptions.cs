@@ -24,6 +24,9 @@ public sealed class NetworkOptions
     /// <summary><c>socket.receive.buffer.bytes</c>; -1 keeps the OS default.</summary>
     public int SocketReceiveBufferBytes { get; init; } = DefaultSocketBufferBytes;
 
+    /// <summary><c>socket.listen.backlog.size</c>: pending connections the OS queues per listening socket.</summary>
+    public int SocketListenBacklogSize { get; init; } = 50;
+
     /// <summary><c>connections.max.idle.ms</c>: a connection with no traffic and no request in flight for this long is closed.</summary>
     public long ConnectionsMaxIdleMs { get; init; } = DefaultConnectionsMaxIdleMs;
 
@@ -32,6 +35,12 @@ public sealed class NetworkOptions
     /// stops (and TCP pushes back on the client) when the queue is full.
     /// </summary>
     public int MaxQueuedRequestsPerConnection { get; init; } = 64;
+
+    /// <summary>
+    /// How many bytes of complete frames a connection reads ahead. A frame is always admitted when
+    /// nothing is queued, whatever its size; Kafka itself reads one request per connection at a time.
+    /// </summary>
+    public long MaxQueuedBytesPerConnection { get; init; } = 4 * 1024 * 1024;
 
     /// <summary>How long <see cref="SocketServer.StopAsync"/> waits for in-flight requests before aborting connections.</summary>
     public TimeSpan ShutdownTimeout { get; init; } = TimeSpan.FromSeconds(10);
@@ -67,9 +76,19 @@ public sealed class NetworkOptions
             throw new ArgumentException("socket.request.max.bytes must be at least 8.", nameof(SocketRequestMaxBytes));
         }
 
+        if (SocketListenBacklogSize < 1)
+        {
+            throw new ArgumentException("socket.listen.backlog.size must be at least 1.", nameof(SocketListenBacklogSize));
+        }
+
         if (ConnectionsMaxIdleMs <= 0)
         {
             throw new ArgumentException("connections.max.idle.ms must be positive.", nameof(ConnectionsMaxIdleMs));
+        }
+
+        if (MaxQueuedBytesPerConnection < 0)
+        {
+            throw new ArgumentException("MaxQueuedBytesPerConnection must not be negative.", nameof(MaxQueuedBytesPerConnection));
         }
 
         if (MaxQueuedRequestsPerConnection < 1)

@@ -50,6 +50,12 @@ public sealed class SocketServer : IAsyncDisposable
     /// <summary>The endpoints each listener (by name) is bound to, with the actual ports once started.</summary>
     public IReadOnlyDictionary<string, IReadOnlyList<IPEndPoint>> BoundEndpoints => _boundEndpoints;
 
+    /// <summary>
+    /// The port each listener (by name) is bound to: what <c>advertised.listeners</c> entries with
+    /// port 0 resolve to (<c>BrokerConfig.ResolveAdvertisedListeners</c>).
+    /// </summary>
+    public IReadOnlyDictionary<string, int> BoundPorts => _boundEndpoints.ToDictionary(e => e.Key, e => e.Value[0].Port, StringComparer.Ordinal);
+
     /// <summary>Connections currently open.</summary>
     public int ConnectionCount => _channels.Count;
 
@@ -285,7 +291,15 @@ public sealed class SocketServer : IAsyncDisposable
         else
         {
             // A name binds every address it resolves to: librdkafka resolves "localhost" to ::1 first.
-            addresses = (await Dns.GetHostAddressesAsync(host, cancellationToken).ConfigureAwait(false)).Distinct().ToArray();
+            var resolved = await Dns.GetHostAddressesAsync(host, cancellationToken).ConfigureAwait(false);
+            if (string.Equals(host, "localhost", StringComparison.OrdinalIgnoreCase))
+            {
+                // Some resolvers (containers, minimal /etc/hosts) give only 127.0.0.1 while
+                // clients elsewhere try ::1: localhost always means both loopbacks.
+                resolved = [.. resolved, IPAddress.IPv6Loopback, IPAddress.Loopback];
+            }
+
+            addresses = resolved.Distinct().ToArray();
             if (addresses.Length == 0)
             {
                 throw new SocketException((int)SocketError.HostNotFound);
@@ -362,7 +376,7 @@ public sealed class SocketServer : IAsyncDisposable
             }
 
             socket.Bind(endPoint);
-            socket.Listen(512);
+            socket.Listen(_options.SocketListenBacklogSize);
             return socket;
         }
         catch

@@ -47,11 +47,10 @@ public sealed partial class Log
             return new LogReadInfo(ErrorCode.OffsetOutOfRange, null, 0, -1, highWatermark, logStartOffset, logEndOffset);
         }
 
-        LogReadInfo Empty() => new(ErrorCode.None, null, 0, -1, highWatermark, logStartOffset, logEndOffset);
 
         if (startOffset == logEndOffset || startOffset >= maxOffsetExclusive || (maxBytes <= 0 && !minOneBatch) || segments.Length == 0)
         {
-            return Empty();
+            return new LogReadInfo(ErrorCode.None, null, 0, -1, highWatermark, logStartOffset, logEndOffset);
         }
 
         var index = FloorSegmentIndex(segments, startOffset);
@@ -68,21 +67,21 @@ public sealed partial class Log
 
         if (first is not { } firstBatch || firstBatch.LastOffset >= maxOffsetExclusive)
         {
-            return Empty();
+            return new LogReadInfo(ErrorCode.None, null, 0, -1, highWatermark, logStartOffset, logEndOffset);
         }
 
         if (firstBatch.Size > maxBytes)
         {
             if (!minOneBatch)
             {
-                return Empty();
+                return new LogReadInfo(ErrorCode.None, null, 0, -1, highWatermark, logStartOffset, logEndOffset);
             }
 
             var single = ArrayPool<byte>.Shared.Rent(firstBatch.Size);
             var n = ReadFully(segments[index], single.AsSpan(0, firstBatch.Size), firstBatch.Position);
             return n == firstBatch.Size
                 ? new LogReadInfo(ErrorCode.None, single, n, firstBatch.BaseOffset, highWatermark, logStartOffset, logEndOffset)
-                : ReturnEmpty(single, Empty());
+                : ReturnEmpty(single, new LogReadInfo(ErrorCode.None, null, 0, -1, highWatermark, logStartOffset, logEndOffset));
         }
 
         // Room needed is bounded by what the segments hold, so a 50 MB maxBytes against a small
@@ -139,7 +138,7 @@ public sealed partial class Log
 
         if (filled == 0)
         {
-            return ReturnEmpty(buffer, Empty());
+            return ReturnEmpty(buffer, new LogReadInfo(ErrorCode.None, null, 0, -1, highWatermark, logStartOffset, logEndOffset));
         }
 
         return new LogReadInfo(ErrorCode.None, buffer, filled, firstBatch.BaseOffset, highWatermark, logStartOffset, logEndOffset);

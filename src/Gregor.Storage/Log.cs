@@ -113,8 +113,17 @@ public sealed partial class Log : IDisposable
     /// end. If any batch is invalid nothing is appended. The bytes are patched in place, so the
     /// caller must not reuse <paramref name="records"/> for anything else.
     /// </summary>
-    public LogAppendInfo Append(Memory<byte> records, int leaderEpoch, bool assignOffsets = true)
+    public LogAppendInfo Append(Memory<byte> records, int leaderEpoch, bool assignOffsets = true) =>
+        Append(records, leaderEpoch, assignOffsets ? AppendOrigin.Client : AppendOrigin.Replication);
+
+    /// <summary>
+    /// <see cref="Append(Memory{byte}, int, bool)"/> with Kafka's append origin: a
+    /// <see cref="AppendOrigin.Coordinator"/> (group/transaction coordinator, control markers)
+    /// gets offsets assigned but skips the client-only checks (control batches are allowed).
+    /// </summary>
+    public LogAppendInfo Append(Memory<byte> records, int leaderEpoch, AppendOrigin origin)
     {
+        var assignOffsets = origin != AppendOrigin.Replication;
         var data = records.Span;
         var config = _config;
 
@@ -133,14 +142,20 @@ public sealed partial class Log : IDisposable
             }
 
             // Client appends get the produce checks (base offset 0, no control batches); a follower's
-            // batches come from the leader's log and only need to be intact.
+            // batches come from the leader's log and the coordinator's from the broker itself, so
+            // they only need to be intact.
             string? message = null;
-            var error = assignOffsets
+            var error = origin == AppendOrigin.Client
                 ? Batches.Validate(batch, out message, deepCheck: config.Compact)
                 : Batches.IsIntact(batch) ? ErrorCode.None : ErrorCode.CorruptMessage;
             if (error != ErrorCode.None)
             {
-                return LogAppendInfo.Failed(error, message, LogStartOffset);
+                return LogAppendInfo.Failed(error, message ?? "Record batch is corrupt (length, magic or CRC).", LogStartOffset);
+            }
+
+            if (origin == AppendOrigin.Client && config.Compact && !Batches.IsControl(batch) && Batches.HasRecordWithoutKey(batch))
+            {
+                return LogAppendInfo.Failed(ErrorCode.InvalidRecord, "Compacted topic cannot accept message without key.", LogStartOffset);
             }
 
             batchCount++;

@@ -45,7 +45,7 @@ public sealed class LogManager : IDisposable
     private readonly long _retentionCheckIntervalMs;
     private readonly long _flushCheckIntervalMs;
     private ITimer? _timer;
-    private int _jobRunning;
+    private readonly Lock _jobLock = new();
     private long _lastCheckpointMs;
     private long _lastRetentionMs;
     private bool _started;
@@ -67,7 +67,7 @@ public sealed class LogManager : IDisposable
         _checkpointIntervalMs = BrokerLong("log.flush.offset.checkpoint.interval.ms", 60_000);
         _retentionCheckIntervalMs = BrokerLong("log.retention.check.interval.ms", 300_000);
         _flushCheckIntervalMs = Math.Min(BrokerLong("log.flush.scheduler.interval.ms", long.MaxValue), 1_000);
-        LogDirs = options.LogDirs.Select(Path.GetFullPath).ToArray();
+        LogDirs = options.LogDirs.Select(d => Path.TrimEndingDirectorySeparator(Path.GetFullPath(d))).ToArray();
         DefaultConfig = LogConfig.Create(options.BrokerProperties, new Dictionary<string, string>());
     }
 
@@ -127,7 +127,7 @@ public sealed class LogManager : IDisposable
         _lastCheckpointMs = now;
         _lastRetentionMs = now;
         var tick = TimeSpan.FromMilliseconds(_flushCheckIntervalMs);
-        _timer = _time.CreateTimer(_ => RunBackgroundJobs(), null, tick, tick);
+        _timer = _time.CreateTimer(_ => OnTimer(), null, tick, tick);
         _started = true;
     }
 
@@ -199,7 +199,9 @@ public sealed class LogManager : IDisposable
 
     public Log? GetLog(TopicPartition topicPartition) => _logs.GetValueOrDefault(topicPartition);
 
-    /// <summary>The partition's log, created in the log dir holding the fewest partitions when new.</summary>
+    /// <summary>The partition's log, created in the log dir holding the fewest partitions when new.
+    /// For an existing log (loaded at start-up) a given <paramref name="config"/> replaces its config,
+    /// so topic overrides known only to the metadata layer apply after a restart.</summary>
     public Log GetOrCreateLog(string topic, int partition, Uuid topicId, LogConfig? config = null)
     {
         var tp = new TopicPartition(topic, partition);
@@ -208,6 +210,11 @@ public sealed class LogManager : IDisposable
             if (!topicId.IsZero && existing.TopicId != topicId)
             {
                 existing.AssignTopicId(topicId);
+            }
+
+            if (config is not null && !ReferenceEquals(existing.Config, config))
+            {
+                existing.Config = config;
             }
 
             return existing;
@@ -273,14 +280,34 @@ public sealed class LogManager : IDisposable
             ? n
             : defaultValue;
 
-    /// <summary>One round of background work; the timer calls it, tests may too.</summary>
+    // A tick that finds the previous round still running is skipped rather than queued.
+    private void OnTimer()
+    {
+        if (_jobLock.TryEnter())
+        {
+            try
+            {
+                RunJobsCore();
+            }
+            finally
+            {
+                _jobLock.Exit();
+            }
+        }
+    }
+
+    /// <summary>One round of background work (flush by flush.ms, retention, checkpoints); the timer
+    /// calls it, tests may too (it waits for a round the timer is running).</summary>
     public void RunBackgroundJobs()
     {
-        if (Interlocked.Exchange(ref _jobRunning, 1) == 1)
+        lock (_jobLock)
         {
-            return;
+            RunJobsCore();
         }
+    }
 
+    private void RunJobsCore()
+    {
         try
         {
             if (_shutdown)
@@ -309,13 +336,10 @@ public sealed class LogManager : IDisposable
                 WriteCheckpoints();
             }
         }
-        catch (Exception e) when (e is IOException or UnauthorizedAccessException or ObjectDisposedException or InvalidOperationException)
+        catch (Exception e)
         {
+            // A timer callback that throws would take the broker down (DESIGN.md decision 10).
             StorageLog.BackgroundJobFailed(_logger, e);
-        }
-        finally
-        {
-            Volatile.Write(ref _jobRunning, 0);
         }
     }
 
@@ -345,7 +369,11 @@ public sealed class LogManager : IDisposable
 
         _shutdown = true;
         _timer?.Dispose();
-        SpinWait.SpinUntil(() => Volatile.Read(ref _jobRunning) == 0, TimeSpan.FromSeconds(30));
+        lock (_jobLock)
+        {
+            // Waits for a running round; _shutdown stops later ones.
+        }
+
         if (!_started)
         {
             return;

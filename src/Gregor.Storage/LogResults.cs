@@ -3,6 +3,19 @@ using Gregor.Protocol;
 
 namespace Gregor.Storage;
 
+/// <summary>Who is appending (Kafka's AppendOrigin): decides which checks apply and whether offsets are assigned.</summary>
+public enum AppendOrigin
+{
+    /// <summary>A producer: full produce validation, offsets assigned.</summary>
+    Client,
+
+    /// <summary>The group or transaction coordinator: offsets assigned, control batches allowed.</summary>
+    Coordinator,
+
+    /// <summary>A follower copying the leader: offsets kept, must be above the log end.</summary>
+    Replication,
+}
+
 /// <summary>
 /// Outcome of <see cref="Log.Append"/>. On error nothing was appended and the offsets are -1.
 /// <see cref="LogAppendTime"/> is -1 unless the topic uses LogAppendTime.

@@ -152,7 +152,9 @@ internal sealed class LogSegment : IDisposable
             Volatile.Write(ref _offsetOfMaxTimestampSoFar, lastOffset);
         }
 
-        if (_bytesSinceLastIndexEntry > _indexIntervalBytes)
+        // Entries are per batch (finer than Kafka's one per append); a request of many batches may
+        // fill an index mid-append, so a full index just stops taking entries and the next append rolls.
+        if (_bytesSinceLastIndexEntry > _indexIntervalBytes && !OffsetIndex.IsFull && !TimeIndex.IsFull)
         {
             OffsetIndex.Append(lastOffset, checked((int)filePosition));
             TimeIndex.MaybeAppend(_maxTimestampSoFar, _offsetOfMaxTimestampSoFar);

@@ -327,6 +327,30 @@ public sealed class LogTests : IDisposable
         Assert.Equal(4096, new FileInfo(Path.Combine(PartitionDir, "00000000000000000010.index")).Length);
     }
 
+    [Fact]
+    public void Compacted_topic_rejects_records_without_key_and_coordinator_may_append_control_batches()
+    {
+        using var log = Open(Config(("cleanup.policy", "compact")));
+        var builder = new RecordBatchBuilder();
+        builder.Append(1_000, key: null, value: [1, 2, 3]);
+        var writer = new System.Buffers.ArrayBufferWriter<byte>();
+        builder.Build(writer);
+        var result = log.Append(writer.WrittenSpan.ToArray(), 0);
+        Assert.Equal(ErrorCode.InvalidRecord, result.Error);
+        Assert.Equal(0, log.LogEndOffset);
+        Assert.Equal(ErrorCode.None, log.Append(Batch(2), 0).Error);
+
+        var control = new RecordBatchBuilder { IsControl = true, IsTransactional = true, ProducerId = 7, ProducerEpoch = 0 };
+        control.Append(2_000, key: [0, 0, 0, 1], value: [0, 0, 0, 0, 0, 0]);
+        var controlWriter = new System.Buffers.ArrayBufferWriter<byte>();
+        control.Build(controlWriter);
+        Assert.NotEqual(ErrorCode.None, log.Append(controlWriter.WrittenSpan.ToArray(), 0).Error);
+        var appended = log.Append(controlWriter.WrittenSpan.ToArray(), 0, AppendOrigin.Coordinator);
+        Assert.Equal(ErrorCode.None, appended.Error);
+        Assert.Equal(2, appended.FirstOffset);
+        Assert.True(RecordBatch.IsControl(ReadOne(log, 2)));
+    }
+
     private static byte[] ReadOne(Log log, long offset)
     {
         using var read = log.Read(offset, 1, long.MaxValue, minOneBatch: true);

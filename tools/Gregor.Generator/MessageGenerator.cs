@@ -124,6 +124,19 @@ public sealed class MessageGenerator
                 throw new FormatException($"{_message.SourceFile}: field '{owner}.{field.Name}' collides with a generated member.");
             }
 
+            // Kafka can carry a field untagged in some versions and tagged in others; no schema does
+            // so today, and supporting it would need split version ranges, so refuse it loudly.
+            if (field.IsTagged && !field.TaggedVersions.Covers(field.Versions.Intersect(_context)))
+            {
+                throw new FormatException($"{_message.SourceFile}: tagged field '{owner}.{field.Name}' must be tagged in all its versions.");
+            }
+
+            // A nullable tagged struct has its own presence marker in Kafka; no schema uses one yet.
+            if (field.IsTagged && field.IsStructType && !field.IsArray && !field.NullableVersions.IsEmpty)
+            {
+                throw new FormatException($"{_message.SourceFile}: nullable tagged struct '{owner}.{field.Name}' is not supported.");
+            }
+
             if (field.IsStructType && field.Fields.Count == 0 && !_structs.ContainsKey(field.ElementType))
             {
                 throw new FormatException($"{_message.SourceFile}: field '{owner}.{field.Name}' has unknown type '{field.Type}'.");
@@ -551,7 +564,18 @@ public sealed class MessageGenerator
 
             _w.Close();
             _w.Open("else");
-            _w.Line($"var list = new {ListType}<{ElementCsType(field)}>(count);");
+            if (CsNullable(field))
+            {
+                _w.Line($"var list = new {ListType}<{ElementCsType(field)}>(count);");
+            }
+            else
+            {
+                // A fresh instance already holds an empty list: fill it rather than allocate another.
+                _w.Line($"var list = {p};");
+                _w.Line("list.Clear();");
+                _w.Line("list.EnsureCapacity(count);");
+            }
+
             _w.Open("for (var i = 0; i < count; i++)");
             if (field.IsStructType)
             {
@@ -573,7 +597,11 @@ public sealed class MessageGenerator
             }
 
             _w.Close();
-            _w.Line($"{p} = list;");
+            if (CsNullable(field))
+            {
+                _w.Line($"{p} = list;");
+            }
+
             _w.Close();
             _w.Close();
             return;
@@ -586,6 +614,12 @@ public sealed class MessageGenerator
                 _w.Line($"var value = new {QualifiedClass(field.Type)}();");
                 _w.Line("value.Read(ref reader, version);");
                 _w.Line($"{p} = value;");
+            }
+
+            if (!CsNullable(field))
+            {
+                _w.Line($"{p}.Read(ref reader, version);");
+                return;
             }
 
             _w.Open();

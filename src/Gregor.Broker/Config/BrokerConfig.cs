@@ -424,7 +424,7 @@ public sealed partial class BrokerConfig
             advertised = ListenerConfig.ParseList(name, raw, ListenerSecurityProtocolMap);
             foreach (var listener in advertised)
             {
-                if (IPAddress.TryParse(listener.Host, out var address) && (address.Equals(IPAddress.Any) || address.Equals(IPAddress.IPv6Any)))
+                if (IsWildcard(listener.Host))
                 {
                     throw ConfigException.InvalidValue(name, raw, $"advertised.listeners cannot use the nonroutable meta-address {listener.Host}. Use a routable IP address.");
                 }
@@ -436,8 +436,10 @@ public sealed partial class BrokerConfig
             }
         }
 
+        // Listeners on every interface (empty host, or 0.0.0.0 / :: when advertised.listeners is
+        // unset) are advertised under the machine's canonical name.
         return advertised
-            .Select(l => l.Host.Length == 0 ? l with { Host = _canonicalHostName() } : l)
+            .Select(l => l.Host.Length == 0 || IsWildcard(l.Host) ? l with { Host = _canonicalHostName() } : l)
             .ToArray();
     }
 
@@ -504,6 +506,9 @@ public sealed partial class BrokerConfig
             throw ConfigException.InvalidValue("group.min.session.timeout.ms", GetString("group.min.session.timeout.ms"), "Must not exceed group.max.session.timeout.ms.");
         }
     }
+
+    private static bool IsWildcard(string host) =>
+        IPAddress.TryParse(host, out var address) && (address.Equals(IPAddress.Any) || address.Equals(IPAddress.IPv6Any));
 
     private static string DefaultCanonicalHostName()
     {

@@ -1,18 +1,24 @@
 // Produce v0-11. v0-2 are advertised only because librdkafka enables compression when Produce v0
 // is listed; Kafka 4 removed them (KIP-896), so they are answered with UNSUPPORTED_VERSION per
-// partition. Topics are never auto-created by produce (Kafka 4). Transactions are not implemented
+// partition. Each partition carries exactly one magic-2 batch (INVALID_RECORD otherwise, as Kafka).
+// Topics are never auto-created by produce (Kafka 4). Transactions are not implemented
 // yet; idempotent producers append but sequence numbers are not checked.
 using System.Runtime.InteropServices;
 using Gregor.Broker.Dispatch;
+using Gregor.Broker.Metadata;
 using Gregor.Broker.Replica;
 using Gregor.Protocol;
 using Gregor.Protocol.Messages;
+using Gregor.Protocol.Records;
 
 namespace Gregor.Broker.Handlers;
 
 [ApiHandler(ApiKey.Produce, 0, 11)]
 public sealed class ProduceHandler : ApiHandler<ProduceRequest>
 {
+    /// <summary>The client id Kafka's own admin tooling uses; only it may produce to internal topics.</summary>
+    public const string AdminClientId = "__admin_client";
+
     private readonly BrokerContext _broker;
 
     public ProduceHandler(BrokerContext broker)
@@ -31,6 +37,9 @@ public sealed class ProduceHandler : ApiHandler<ProduceRequest>
             var topicResponse = new ProduceResponse.TopicProduceResponse { Name = topicData.Name };
             response.Responses.Add(topicResponse);
             var topicKnown = _broker.Metadata.TryGetTopic(topicData.Name, out _);
+            // Kafka lets clients append to internal topics only under the admin client id; the
+            // coordinators write there through the replica manager, not through produce.
+            var internalRefused = TopicNames.IsInternal(topicData.Name) && context.ClientId != AdminClientId;
             foreach (var partitionData in topicData.PartitionData)
             {
                 ProducePartitionResult result;
@@ -42,15 +51,22 @@ public sealed class ProduceHandler : ApiHandler<ProduceRequest>
                 {
                     result = ProducePartitionResult.Error(ErrorCode.InvalidRequiredAcks);
                 }
+                else if (internalRefused)
+                {
+                    result = ProducePartitionResult.Error(ErrorCode.InvalidTopicException, $"Cannot append to internal topic {topicData.Name}");
+                }
                 else if (!topicKnown)
                 {
                     result = ProducePartitionResult.Error(ErrorCode.UnknownTopicOrPartition,
                         $"This server does not host this topic-partition.");
                 }
-                else if (partitionData.Records is not { Length: > 0 } records)
+                else if (CheckRecords(partitionData.Records, version, out var recordsMessage) is var recordsError && recordsError != ErrorCode.None)
                 {
-                    // An empty record set appends nothing; Kafka answers NONE with unknown offsets.
-                    result = new ProducePartitionResult(ErrorCode.None, null, -1, -1, -1, null);
+                    result = ProducePartitionResult.Error(recordsError, recordsMessage);
+                }
+                else if (partitionData.Records is not { } records)
+                {
+                    result = ProducePartitionResult.Error(ErrorCode.InvalidRecord);
                 }
                 else
                 {
@@ -77,6 +93,49 @@ public sealed class ProduceHandler : ApiHandler<ProduceRequest>
         }
 
         return Respond(response);
+    }
+
+    /// <summary>
+    /// Kafka's per-partition checks of a v3+ produce before any append (ProduceRequest.validateRecords):
+    /// exactly one batch, magic 2, and no zstd before v7 (KIP-110). Torn or corrupt bytes are left to
+    /// storage, which answers CORRUPT_MESSAGE.
+    /// </summary>
+    private static ErrorCode CheckRecords(ReadOnlyMemory<byte>? records, short version, out string? message)
+    {
+        message = null;
+        var data = records is { } memory ? memory.Span : default;
+        var position = 0;
+        if (!RecordBatchReader.TryReadNext(data, ref position, out var start, out var size))
+        {
+            if (data.Length == 0)
+            {
+                message = $"Produce requests with version {version} must have at least one record batch per partition";
+                return ErrorCode.InvalidRecord;
+            }
+
+            return ErrorCode.None;
+        }
+
+        var batch = data.Slice(start, size);
+        if (batch.Length > RecordBatch.MagicOffset && RecordBatch.Magic(batch) != 2)
+        {
+            message = $"Produce requests with version {version} are only allowed to contain record batches with magic version 2";
+            return ErrorCode.InvalidRecord;
+        }
+
+        var error = RecordBatchValidator.ValidateForProduceVersion(batch, version, out message);
+        if (error != ErrorCode.None)
+        {
+            return error;
+        }
+
+        if (RecordBatchReader.TryReadNext(data, ref position, out _, out _))
+        {
+            message = $"Produce requests with version {version} are only allowed to contain exactly one record batch per partition";
+            return ErrorCode.InvalidRecord;
+        }
+
+        return ErrorCode.None;
     }
 
     private static ProduceResponse.PartitionProduceResponse ToResponse(int index, ProducePartitionResult result, short version)

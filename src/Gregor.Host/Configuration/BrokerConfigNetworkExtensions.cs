@@ -12,6 +12,7 @@ public static class BrokerConfigNetworkExtensions
         SocketRequestMaxBytes = config.SocketRequestMaxBytes,
         SocketSendBufferBytes = config.SocketSendBufferBytes,
         SocketReceiveBufferBytes = config.SocketReceiveBufferBytes,
+        SocketListenBacklogSize = config.GetInt("socket.listen.backlog.size"),
         ConnectionsMaxIdleMs = config.ConnectionsMaxIdleMs,
     };
 }

@@ -41,6 +41,11 @@ public static class CompressionCodecs
     /// <exception cref="InvalidDataException">The input is not valid for the codec.</exception>
     public static void Decompress(CompressionType type, ReadOnlySpan<byte> source, IBufferWriter<byte> destination)
     {
+        if ((byte)type > (byte)CompressionType.Zstd)
+        {
+            throw new ArgumentOutOfRangeException(nameof(type), type, "Unknown compression type.");
+        }
+
         try
         {
             switch (type)
@@ -64,10 +69,11 @@ public static class CompressionCodecs
                     throw new ArgumentOutOfRangeException(nameof(type), type, "Unknown compression type.");
             }
         }
-        catch (Exception e) when (e is not InvalidDataException and not ArgumentOutOfRangeException and not OutOfMemoryException)
+        catch (Exception e) when (e is not InvalidDataException and not OutOfMemoryException)
         {
             // The libraries report bad input in their own ways (ZstdException, FormatException,
-            // IndexOutOfRange from a truncated block); callers only need "this is not valid data".
+            // ArgumentOutOfRange from a block that overruns its buffer); callers only need "this is
+            // not valid data".
             throw new InvalidDataException($"Invalid {type} data: {e.Message}", e);
         }
     }

@@ -37,7 +37,8 @@ public static class GzipCodec
             throw new InvalidDataException("Not a gzip stream.");
         }
 
-        using var output = new PooledBufferWriter(Math.Max(source.Length * 4, 4096));
+        var limit = destination is PooledBufferWriter pooled ? pooled.MaxCapacity - pooled.WrittenCount : int.MaxValue;
+        using var output = new PooledBufferWriter(Math.Max(source.Length * 4, 4096), limit);
         Inflate(source, output);
         var expectedCrc = BinaryPrimitives.ReadUInt32LittleEndian(source[^8..]);
         var expectedSize = BinaryPrimitives.ReadUInt32LittleEndian(source[^4..]);

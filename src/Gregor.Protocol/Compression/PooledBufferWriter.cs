@@ -11,8 +11,14 @@ public sealed class PooledBufferWriter : IBufferWriter<byte>, IDisposable
     private byte[] _buffer;
     private int _written;
 
-    public PooledBufferWriter(int initialCapacity = 4096) =>
-        _buffer = ArrayPool<byte>.Shared.Rent(Math.Max(initialCapacity, 256));
+    public PooledBufferWriter(int initialCapacity = 4096, int maxCapacity = int.MaxValue)
+    {
+        MaxCapacity = maxCapacity;
+        _buffer = ArrayPool<byte>.Shared.Rent(Math.Clamp(initialCapacity, 256, Math.Max(256, maxCapacity)));
+    }
+
+    /// <summary>Writing past this many bytes throws <see cref="InvalidDataException"/>: a guard against decompression bombs.</summary>
+    public int MaxCapacity { get; }
 
     public int WrittenCount => _written;
 
@@ -22,7 +28,7 @@ public sealed class PooledBufferWriter : IBufferWriter<byte>, IDisposable
 
     public void Advance(int count)
     {
-        if (count < 0 || _written + count > _buffer.Length)
+        if (count < 0 || _written + count > _buffer.Length || (long)_written + count > MaxCapacity)
         {
             throw new ArgumentOutOfRangeException(nameof(count));
         }
@@ -70,7 +76,14 @@ public sealed class PooledBufferWriter : IBufferWriter<byte>, IDisposable
         }
 
         var needed = (long)_written + sizeHint;
-        var newSize = Math.Max(needed, (long)_buffer.Length * 2);
+        if (needed > MaxCapacity)
+        {
+            // Decompressors ask for a block's worth of room at a time, so this may refuse up to one
+            // block (at most 4 MiB) early: irrelevant next to a limit of hundreds of megabytes.
+            throw new InvalidDataException($"Output would exceed the limit of {MaxCapacity} bytes.");
+        }
+
+        var newSize = Math.Min(Math.Max(needed, (long)_buffer.Length * 2), MaxCapacity);
         if (newSize > Array.MaxLength)
         {
             newSize = needed <= Array.MaxLength ? Array.MaxLength : throw new InsufficientMemoryException("Buffer would exceed the maximum array length.");

@@ -15,9 +15,17 @@ public static class ZstdCodec
     [ThreadStatic]
     private static Decompressor? t_decompressor;
 
+    [ThreadStatic]
+    private static Compressor? t_compressor;
+
     public static void Compress(ReadOnlySpan<byte> source, IBufferWriter<byte> destination, int level = DefaultLevel)
     {
-        using var compressor = new Compressor(level);
+        var compressor = t_compressor ??= new Compressor(DefaultLevel);
+        if (compressor.Level != level)
+        {
+            compressor.Level = level;
+        }
+
         var span = destination.GetSpan(Compressor.GetCompressBound(source.Length));
         var written = compressor.Wrap(source, span);
         destination.Advance(written);
@@ -34,6 +42,7 @@ public static class ZstdCodec
             var status = decompressor.UnwrapStream(source, span, out var consumed, out var written);
             destination.Advance(written);
             source = source[consumed..];
+
             sawOutputOrFrame |= consumed > 0;
             switch (status)
             {
@@ -57,6 +66,11 @@ public static class ZstdCodec
                         }
 
                         throw new InvalidDataException(sawOutputOrFrame ? "Truncated zstd frame." : "Empty zstd input.");
+                    }
+
+                    if (consumed == 0 && written == 0)
+                    {
+                        throw new InvalidDataException("Zstd decoder made no progress.");
                     }
 
                     continue;

@@ -45,14 +45,15 @@ public sealed partial class AddPartitionsToTxnRequest : global::Gregor.Protocol.
                 }
                 else
                 {
-                    var list = new global::System.Collections.Generic.List<global::Gregor.Protocol.Messages.AddPartitionsToTxnRequest.AddPartitionsToTxnTransaction>(count);
+                    var list = this.Transactions;
+                    list.Clear();
+                    list.EnsureCapacity(count);
                     for (var i = 0; i < count; i++)
                     {
                         var element = new global::Gregor.Protocol.Messages.AddPartitionsToTxnRequest.AddPartitionsToTxnTransaction();
                         element.Read(ref reader, version);
                         list.Add(element);
                     }
-                    this.Transactions = list;
                 }
             }
         }
@@ -78,14 +79,15 @@ public sealed partial class AddPartitionsToTxnRequest : global::Gregor.Protocol.
                 }
                 else
                 {
-                    var list = new global::System.Collections.Generic.List<global::Gregor.Protocol.Messages.AddPartitionsToTxnRequest.AddPartitionsToTxnTopic>(count);
+                    var list = this.V3AndBelowTopics;
+                    list.Clear();
+                    list.EnsureCapacity(count);
                     for (var i = 0; i < count; i++)
                     {
                         var element = new global::Gregor.Protocol.Messages.AddPartitionsToTxnRequest.AddPartitionsToTxnTopic();
                         element.Read(ref reader, version);
                         list.Add(element);
                     }
-                    this.V3AndBelowTopics = list;
                 }
             }
         }
@@ -316,12 +318,13 @@ public sealed partial class AddPartitionsToTxnRequest : global::Gregor.Protocol.
                 }
                 else
                 {
-                    var list = new global::System.Collections.Generic.List<int>(count);
+                    var list = this.Partitions;
+                    list.Clear();
+                    list.EnsureCapacity(count);
                     for (var i = 0; i < count; i++)
                     {
                         list.Add(reader.ReadInt32());
                     }
-                    this.Partitions = list;
                 }
             }
             if (version >= 3)
@@ -464,14 +467,15 @@ public sealed partial class AddPartitionsToTxnRequest : global::Gregor.Protocol.
                     }
                     else
                     {
-                        var list = new global::System.Collections.Generic.List<global::Gregor.Protocol.Messages.AddPartitionsToTxnRequest.AddPartitionsToTxnTopic>(count);
+                        var list = this.Topics;
+                        list.Clear();
+                        list.EnsureCapacity(count);
                         for (var i = 0; i < count; i++)
                         {
                             var element = new global::Gregor.Protocol.Messages.AddPartitionsToTxnRequest.AddPartitionsToTxnTopic();
                             element.Read(ref reader, version);
                             list.Add(element);
                         }
-                        this.Topics = list;
                     }
                 }
             }

@@ -48,14 +48,15 @@ public sealed partial class AddPartitionsToTxnResponse : global::Gregor.Protocol
                 }
                 else
                 {
-                    var list = new global::System.Collections.Generic.List<global::Gregor.Protocol.Messages.AddPartitionsToTxnResponse.AddPartitionsToTxnResult>(count);
+                    var list = this.ResultsByTransaction;
+                    list.Clear();
+                    list.EnsureCapacity(count);
                     for (var i = 0; i < count; i++)
                     {
                         var element = new global::Gregor.Protocol.Messages.AddPartitionsToTxnResponse.AddPartitionsToTxnResult();
                         element.Read(ref reader, version);
                         list.Add(element);
                     }
-                    this.ResultsByTransaction = list;
                 }
             }
         }
@@ -69,14 +70,15 @@ public sealed partial class AddPartitionsToTxnResponse : global::Gregor.Protocol
                 }
                 else
                 {
-                    var list = new global::System.Collections.Generic.List<global::Gregor.Protocol.Messages.AddPartitionsToTxnResponse.AddPartitionsToTxnTopicResult>(count);
+                    var list = this.ResultsByTopicV3AndBelow;
+                    list.Clear();
+                    list.EnsureCapacity(count);
                     for (var i = 0; i < count; i++)
                     {
                         var element = new global::Gregor.Protocol.Messages.AddPartitionsToTxnResponse.AddPartitionsToTxnTopicResult();
                         element.Read(ref reader, version);
                         list.Add(element);
                     }
-                    this.ResultsByTopicV3AndBelow = list;
                 }
             }
         }
@@ -271,14 +273,15 @@ public sealed partial class AddPartitionsToTxnResponse : global::Gregor.Protocol
                 }
                 else
                 {
-                    var list = new global::System.Collections.Generic.List<global::Gregor.Protocol.Messages.AddPartitionsToTxnResponse.AddPartitionsToTxnPartitionResult>(count);
+                    var list = this.ResultsByPartition;
+                    list.Clear();
+                    list.EnsureCapacity(count);
                     for (var i = 0; i < count; i++)
                     {
                         var element = new global::Gregor.Protocol.Messages.AddPartitionsToTxnResponse.AddPartitionsToTxnPartitionResult();
                         element.Read(ref reader, version);
                         list.Add(element);
                     }
-                    this.ResultsByPartition = list;
                 }
             }
             if (version >= 3)
@@ -502,14 +505,15 @@ public sealed partial class AddPartitionsToTxnResponse : global::Gregor.Protocol
                     }
                     else
                     {
-                        var list = new global::System.Collections.Generic.List<global::Gregor.Protocol.Messages.AddPartitionsToTxnResponse.AddPartitionsToTxnTopicResult>(count);
+                        var list = this.TopicResults;
+                        list.Clear();
+                        list.EnsureCapacity(count);
                         for (var i = 0; i < count; i++)
                         {
                             var element = new global::Gregor.Protocol.Messages.AddPartitionsToTxnResponse.AddPartitionsToTxnTopicResult();
                             element.Read(ref reader, version);
                             list.Add(element);
                         }
-                        this.TopicResults = list;
                     }
                 }
             }

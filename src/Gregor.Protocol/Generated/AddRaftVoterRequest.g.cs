@@ -46,14 +46,15 @@ public sealed partial class AddRaftVoterRequest : global::Gregor.Protocol.IReque
             }
             else
             {
-                var list = new global::System.Collections.Generic.List<global::Gregor.Protocol.Messages.AddRaftVoterRequest.Listener>(count);
+                var list = this.Listeners;
+                list.Clear();
+                list.EnsureCapacity(count);
                 for (var i = 0; i < count; i++)
                 {
                     var element = new global::Gregor.Protocol.Messages.AddRaftVoterRequest.Listener();
                     element.Read(ref reader, version);
                     list.Add(element);
                 }
-                this.Listeners = list;
             }
         }
         var numTaggedFields = reader.ReadUnsignedVarint();

@@ -37,14 +37,15 @@ public sealed partial class AlterClientQuotasRequest : global::Gregor.Protocol.I
             }
             else
             {
-                var list = new global::System.Collections.Generic.List<global::Gregor.Protocol.Messages.AlterClientQuotasRequest.EntryData>(count);
+                var list = this.Entries;
+                list.Clear();
+                list.EnsureCapacity(count);
                 for (var i = 0; i < count; i++)
                 {
                     var element = new global::Gregor.Protocol.Messages.AlterClientQuotasRequest.EntryData();
                     element.Read(ref reader, version);
                     list.Add(element);
                 }
-                this.Entries = list;
             }
         }
         this.ValidateOnly = reader.ReadBool();
@@ -174,14 +175,15 @@ public sealed partial class AlterClientQuotasRequest : global::Gregor.Protocol.I
                 }
                 else
                 {
-                    var list = new global::System.Collections.Generic.List<global::Gregor.Protocol.Messages.AlterClientQuotasRequest.EntityData>(count);
+                    var list = this.Entity;
+                    list.Clear();
+                    list.EnsureCapacity(count);
                     for (var i = 0; i < count; i++)
                     {
                         var element = new global::Gregor.Protocol.Messages.AlterClientQuotasRequest.EntityData();
                         element.Read(ref reader, version);
                         list.Add(element);
                     }
-                    this.Entity = list;
                 }
             }
             {
@@ -192,14 +194,15 @@ public sealed partial class AlterClientQuotasRequest : global::Gregor.Protocol.I
                 }
                 else
                 {
-                    var list = new global::System.Collections.Generic.List<global::Gregor.Protocol.Messages.AlterClientQuotasRequest.OpData>(count);
+                    var list = this.Ops;
+                    list.Clear();
+                    list.EnsureCapacity(count);
                     for (var i = 0; i < count; i++)
                     {
                         var element = new global::Gregor.Protocol.Messages.AlterClientQuotasRequest.OpData();
                         element.Read(ref reader, version);
                         list.Add(element);
                     }
-                    this.Ops = list;
                 }
             }
             if (version >= 1)

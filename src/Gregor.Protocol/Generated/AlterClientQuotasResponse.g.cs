@@ -38,14 +38,15 @@ public sealed partial class AlterClientQuotasResponse : global::Gregor.Protocol.
             }
             else
             {
-                var list = new global::System.Collections.Generic.List<global::Gregor.Protocol.Messages.AlterClientQuotasResponse.EntryData>(count);
+                var list = this.Entries;
+                list.Clear();
+                list.EnsureCapacity(count);
                 for (var i = 0; i < count; i++)
                 {
                     var element = new global::Gregor.Protocol.Messages.AlterClientQuotasResponse.EntryData();
                     element.Read(ref reader, version);
                     list.Add(element);
                 }
-                this.Entries = list;
             }
         }
         if (version >= 1)
@@ -178,14 +179,15 @@ public sealed partial class AlterClientQuotasResponse : global::Gregor.Protocol.
                 }
                 else
                 {
-                    var list = new global::System.Collections.Generic.List<global::Gregor.Protocol.Messages.AlterClientQuotasResponse.EntityData>(count);
+                    var list = this.Entity;
+                    list.Clear();
+                    list.EnsureCapacity(count);
                     for (var i = 0; i < count; i++)
                     {
                         var element = new global::Gregor.Protocol.Messages.AlterClientQuotasResponse.EntityData();
                         element.Read(ref reader, version);
                         list.Add(element);
                     }
-                    this.Entity = list;
                 }
             }
             if (version >= 1)

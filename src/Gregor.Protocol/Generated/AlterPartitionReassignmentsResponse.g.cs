@@ -43,14 +43,15 @@ public sealed partial class AlterPartitionReassignmentsResponse : global::Gregor
             }
             else
             {
-                var list = new global::System.Collections.Generic.List<global::Gregor.Protocol.Messages.AlterPartitionReassignmentsResponse.ReassignableTopicResponse>(count);
+                var list = this.Responses;
+                list.Clear();
+                list.EnsureCapacity(count);
                 for (var i = 0; i < count; i++)
                 {
                     var element = new global::Gregor.Protocol.Messages.AlterPartitionReassignmentsResponse.ReassignableTopicResponse();
                     element.Read(ref reader, version);
                     list.Add(element);
                 }
-                this.Responses = list;
             }
         }
         var numTaggedFields = reader.ReadUnsignedVarint();
@@ -173,14 +174,15 @@ public sealed partial class AlterPartitionReassignmentsResponse : global::Gregor
                 }
                 else
                 {
-                    var list = new global::System.Collections.Generic.List<global::Gregor.Protocol.Messages.AlterPartitionReassignmentsResponse.ReassignablePartitionResponse>(count);
+                    var list = this.Partitions;
+                    list.Clear();
+                    list.EnsureCapacity(count);
                     for (var i = 0; i < count; i++)
                     {
                         var element = new global::Gregor.Protocol.Messages.AlterPartitionReassignmentsResponse.ReassignablePartitionResponse();
                         element.Read(ref reader, version);
                         list.Add(element);
                     }
-                    this.Partitions = list;
                 }
             }
             var numTaggedFields = reader.ReadUnsignedVarint();

@@ -40,14 +40,15 @@ public sealed partial class AlterPartitionRequest : global::Gregor.Protocol.IReq
             }
             else
             {
-                var list = new global::System.Collections.Generic.List<global::Gregor.Protocol.Messages.AlterPartitionRequest.TopicData>(count);
+                var list = this.Topics;
+                list.Clear();
+                list.EnsureCapacity(count);
                 for (var i = 0; i < count; i++)
                 {
                     var element = new global::Gregor.Protocol.Messages.AlterPartitionRequest.TopicData();
                     element.Read(ref reader, version);
                     list.Add(element);
                 }
-                this.Topics = list;
             }
         }
         var numTaggedFields = reader.ReadUnsignedVarint();
@@ -173,14 +174,15 @@ public sealed partial class AlterPartitionRequest : global::Gregor.Protocol.IReq
                 }
                 else
                 {
-                    var list = new global::System.Collections.Generic.List<global::Gregor.Protocol.Messages.AlterPartitionRequest.PartitionData>(count);
+                    var list = this.Partitions;
+                    list.Clear();
+                    list.EnsureCapacity(count);
                     for (var i = 0; i < count; i++)
                     {
                         var element = new global::Gregor.Protocol.Messages.AlterPartitionRequest.PartitionData();
                         element.Read(ref reader, version);
                         list.Add(element);
                     }
-                    this.Partitions = list;
                 }
             }
             var numTaggedFields = reader.ReadUnsignedVarint();
@@ -319,12 +321,13 @@ public sealed partial class AlterPartitionRequest : global::Gregor.Protocol.IReq
                     }
                     else
                     {
-                        var list = new global::System.Collections.Generic.List<int>(count);
+                        var list = this.NewIsr;
+                        list.Clear();
+                        list.EnsureCapacity(count);
                         for (var i = 0; i < count; i++)
                         {
                             list.Add(reader.ReadInt32());
                         }
-                        this.NewIsr = list;
                     }
                 }
             }
@@ -338,14 +341,15 @@ public sealed partial class AlterPartitionRequest : global::Gregor.Protocol.IReq
                     }
                     else
                     {
-                        var list = new global::System.Collections.Generic.List<global::Gregor.Protocol.Messages.AlterPartitionRequest.BrokerState>(count);
+                        var list = this.NewIsrWithEpochs;
+                        list.Clear();
+                        list.EnsureCapacity(count);
                         for (var i = 0; i < count; i++)
                         {
                             var element = new global::Gregor.Protocol.Messages.AlterPartitionRequest.BrokerState();
                             element.Read(ref reader, version);
                             list.Add(element);
                         }
-                        this.NewIsrWithEpochs = list;
                     }
                 }
             }

@@ -40,14 +40,15 @@ public sealed partial class AlterPartitionResponse : global::Gregor.Protocol.IRe
             }
             else
             {
-                var list = new global::System.Collections.Generic.List<global::Gregor.Protocol.Messages.AlterPartitionResponse.TopicData>(count);
+                var list = this.Topics;
+                list.Clear();
+                list.EnsureCapacity(count);
                 for (var i = 0; i < count; i++)
                 {
                     var element = new global::Gregor.Protocol.Messages.AlterPartitionResponse.TopicData();
                     element.Read(ref reader, version);
                     list.Add(element);
                 }
-                this.Topics = list;
             }
         }
         var numTaggedFields = reader.ReadUnsignedVarint();
@@ -173,14 +174,15 @@ public sealed partial class AlterPartitionResponse : global::Gregor.Protocol.IRe
                 }
                 else
                 {
-                    var list = new global::System.Collections.Generic.List<global::Gregor.Protocol.Messages.AlterPartitionResponse.PartitionData>(count);
+                    var list = this.Partitions;
+                    list.Clear();
+                    list.EnsureCapacity(count);
                     for (var i = 0; i < count; i++)
                     {
                         var element = new global::Gregor.Protocol.Messages.AlterPartitionResponse.PartitionData();
                         element.Read(ref reader, version);
                         list.Add(element);
                     }
-                    this.Partitions = list;
                 }
             }
             var numTaggedFields = reader.ReadUnsignedVarint();
@@ -321,12 +323,13 @@ public sealed partial class AlterPartitionResponse : global::Gregor.Protocol.IRe
                 }
                 else
                 {
-                    var list = new global::System.Collections.Generic.List<int>(count);
+                    var list = this.Isr;
+                    list.Clear();
+                    list.EnsureCapacity(count);
                     for (var i = 0; i < count; i++)
                     {
                         list.Add(reader.ReadInt32());
                     }
-                    this.Isr = list;
                 }
             }
             if (version >= 1)

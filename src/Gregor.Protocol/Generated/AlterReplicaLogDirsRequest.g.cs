@@ -35,14 +35,15 @@ public sealed partial class AlterReplicaLogDirsRequest : global::Gregor.Protocol
             }
             else
             {
-                var list = new global::System.Collections.Generic.List<global::Gregor.Protocol.Messages.AlterReplicaLogDirsRequest.AlterReplicaLogDir>(count);
+                var list = this.Dirs;
+                list.Clear();
+                list.EnsureCapacity(count);
                 for (var i = 0; i < count; i++)
                 {
                     var element = new global::Gregor.Protocol.Messages.AlterReplicaLogDirsRequest.AlterReplicaLogDir();
                     element.Read(ref reader, version);
                     list.Add(element);
                 }
-                this.Dirs = list;
             }
         }
         if (version >= 2)
@@ -166,14 +167,15 @@ public sealed partial class AlterReplicaLogDirsRequest : global::Gregor.Protocol
                 }
                 else
                 {
-                    var list = new global::System.Collections.Generic.List<global::Gregor.Protocol.Messages.AlterReplicaLogDirsRequest.AlterReplicaLogDirTopic>(count);
+                    var list = this.Topics;
+                    list.Clear();
+                    list.EnsureCapacity(count);
                     for (var i = 0; i < count; i++)
                     {
                         var element = new global::Gregor.Protocol.Messages.AlterReplicaLogDirsRequest.AlterReplicaLogDirTopic();
                         element.Read(ref reader, version);
                         list.Add(element);
                     }
-                    this.Topics = list;
                 }
             }
             if (version >= 2)
@@ -296,12 +298,13 @@ public sealed partial class AlterReplicaLogDirsRequest : global::Gregor.Protocol
                 }
                 else
                 {
-                    var list = new global::System.Collections.Generic.List<int>(count);
+                    var list = this.Partitions;
+                    list.Clear();
+                    list.EnsureCapacity(count);
                     for (var i = 0; i < count; i++)
                     {
                         list.Add(reader.ReadInt32());
                     }
-                    this.Partitions = list;
                 }
             }
             if (version >= 2)

@@ -38,14 +38,15 @@ public sealed partial class AlterReplicaLogDirsResponse : global::Gregor.Protoco
             }
             else
             {
-                var list = new global::System.Collections.Generic.List<global::Gregor.Protocol.Messages.AlterReplicaLogDirsResponse.AlterReplicaLogDirTopicResult>(count);
+                var list = this.Results;
+                list.Clear();
+                list.EnsureCapacity(count);
                 for (var i = 0; i < count; i++)
                 {
                     var element = new global::Gregor.Protocol.Messages.AlterReplicaLogDirsResponse.AlterReplicaLogDirTopicResult();
                     element.Read(ref reader, version);
                     list.Add(element);
                 }
-                this.Results = list;
             }
         }
         if (version >= 2)
@@ -175,14 +176,15 @@ public sealed partial class AlterReplicaLogDirsResponse : global::Gregor.Protoco
                 }
                 else
                 {
-                    var list = new global::System.Collections.Generic.List<global::Gregor.Protocol.Messages.AlterReplicaLogDirsResponse.AlterReplicaLogDirPartitionResult>(count);
+                    var list = this.Partitions;
+                    list.Clear();
+                    list.EnsureCapacity(count);
                     for (var i = 0; i < count; i++)
                     {
                         var element = new global::Gregor.Protocol.Messages.AlterReplicaLogDirsResponse.AlterReplicaLogDirPartitionResult();
                         element.Read(ref reader, version);
                         list.Add(element);
                     }
-                    this.Partitions = list;
                 }
             }
             if (version >= 2)

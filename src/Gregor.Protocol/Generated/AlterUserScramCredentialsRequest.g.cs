@@ -36,14 +36,15 @@ public sealed partial class AlterUserScramCredentialsRequest : global::Gregor.Pr
             }
             else
             {
-                var list = new global::System.Collections.Generic.List<global::Gregor.Protocol.Messages.AlterUserScramCredentialsRequest.ScramCredentialDeletion>(count);
+                var list = this.Deletions;
+                list.Clear();
+                list.EnsureCapacity(count);
                 for (var i = 0; i < count; i++)
                 {
                     var element = new global::Gregor.Protocol.Messages.AlterUserScramCredentialsRequest.ScramCredentialDeletion();
                     element.Read(ref reader, version);
                     list.Add(element);
                 }
-                this.Deletions = list;
             }
         }
         {
@@ -54,14 +55,15 @@ public sealed partial class AlterUserScramCredentialsRequest : global::Gregor.Pr
             }
             else
             {
-                var list = new global::System.Collections.Generic.List<global::Gregor.Protocol.Messages.AlterUserScramCredentialsRequest.ScramCredentialUpsertion>(count);
+                var list = this.Upsertions;
+                list.Clear();
+                list.EnsureCapacity(count);
                 for (var i = 0; i < count; i++)
                 {
                     var element = new global::Gregor.Protocol.Messages.AlterUserScramCredentialsRequest.ScramCredentialUpsertion();
                     element.Read(ref reader, version);
                     list.Add(element);
                 }
-                this.Upsertions = list;
             }
         }
         var numTaggedFields = reader.ReadUnsignedVarint();

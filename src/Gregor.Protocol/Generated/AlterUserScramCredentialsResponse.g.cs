@@ -37,14 +37,15 @@ public sealed partial class AlterUserScramCredentialsResponse : global::Gregor.P
             }
             else
             {
-                var list = new global::System.Collections.Generic.List<global::Gregor.Protocol.Messages.AlterUserScramCredentialsResponse.AlterUserScramCredentialsResult>(count);
+                var list = this.Results;
+                list.Clear();
+                list.EnsureCapacity(count);
                 for (var i = 0; i < count; i++)
                 {
                     var element = new global::Gregor.Protocol.Messages.AlterUserScramCredentialsResponse.AlterUserScramCredentialsResult();
                     element.Read(ref reader, version);
                     list.Add(element);
                 }
-                this.Results = list;
             }
         }
         var numTaggedFields = reader.ReadUnsignedVarint();

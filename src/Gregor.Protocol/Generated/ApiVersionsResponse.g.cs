@@ -48,14 +48,15 @@ public sealed partial class ApiVersionsResponse : global::Gregor.Protocol.IRespo
             }
             else
             {
-                var list = new global::System.Collections.Generic.List<global::Gregor.Protocol.Messages.ApiVersionsResponse.ApiVersion>(count);
+                var list = this.ApiKeys;
+                list.Clear();
+                list.EnsureCapacity(count);
                 for (var i = 0; i < count; i++)
                 {
                     var element = new global::Gregor.Protocol.Messages.ApiVersionsResponse.ApiVersion();
                     element.Read(ref reader, version);
                     list.Add(element);
                 }
-                this.ApiKeys = list;
             }
         }
         if (version >= 1)
@@ -84,14 +85,15 @@ public sealed partial class ApiVersionsResponse : global::Gregor.Protocol.IRespo
                                 }
                                 else
                                 {
-                                    var list = new global::System.Collections.Generic.List<global::Gregor.Protocol.Messages.ApiVersionsResponse.SupportedFeatureKey>(count);
+                                    var list = this.SupportedFeatures;
+                                    list.Clear();
+                                    list.EnsureCapacity(count);
                                     for (var i = 0; i < count; i++)
                                     {
                                         var element = new global::Gregor.Protocol.Messages.ApiVersionsResponse.SupportedFeatureKey();
                                         element.Read(ref reader, version);
                                         list.Add(element);
                                     }
-                                    this.SupportedFeatures = list;
                                 }
                             }
                             reader.EndTaggedField(tagStart, tagSize);
@@ -123,14 +125,15 @@ public sealed partial class ApiVersionsResponse : global::Gregor.Protocol.IRespo
                                 }
                                 else
                                 {
-                                    var list = new global::System.Collections.Generic.List<global::Gregor.Protocol.Messages.ApiVersionsResponse.FinalizedFeatureKey>(count);
+                                    var list = this.FinalizedFeatures;
+                                    list.Clear();
+                                    list.EnsureCapacity(count);
                                     for (var i = 0; i < count; i++)
                                     {
                                         var element = new global::Gregor.Protocol.Messages.ApiVersionsResponse.FinalizedFeatureKey();
                                         element.Read(ref reader, version);
                                         list.Add(element);
                                     }
-                                    this.FinalizedFeatures = list;
                                 }
                             }
                             reader.EndTaggedField(tagStart, tagSize);

@@ -40,14 +40,15 @@ public sealed partial class AssignReplicasToDirsResponse : global::Gregor.Protoc
             }
             else
             {
-                var list = new global::System.Collections.Generic.List<global::Gregor.Protocol.Messages.AssignReplicasToDirsResponse.DirectoryData>(count);
+                var list = this.Directories;
+                list.Clear();
+                list.EnsureCapacity(count);
                 for (var i = 0; i < count; i++)
                 {
                     var element = new global::Gregor.Protocol.Messages.AssignReplicasToDirsResponse.DirectoryData();
                     element.Read(ref reader, version);
                     list.Add(element);
                 }
-                this.Directories = list;
             }
         }
         var numTaggedFields = reader.ReadUnsignedVarint();
@@ -164,14 +165,15 @@ public sealed partial class AssignReplicasToDirsResponse : global::Gregor.Protoc
                 }
                 else
                 {
-                    var list = new global::System.Collections.Generic.List<global::Gregor.Protocol.Messages.AssignReplicasToDirsResponse.TopicData>(count);
+                    var list = this.Topics;
+                    list.Clear();
+                    list.EnsureCapacity(count);
                     for (var i = 0; i < count; i++)
                     {
                         var element = new global::Gregor.Protocol.Messages.AssignReplicasToDirsResponse.TopicData();
                         element.Read(ref reader, version);
                         list.Add(element);
                     }
-                    this.Topics = list;
                 }
             }
             var numTaggedFields = reader.ReadUnsignedVarint();
@@ -275,14 +277,15 @@ public sealed partial class AssignReplicasToDirsResponse : global::Gregor.Protoc
                 }
                 else
                 {
-                    var list = new global::System.Collections.Generic.List<global::Gregor.Protocol.Messages.AssignReplicasToDirsResponse.PartitionData>(count);
+                    var list = this.Partitions;
+                    list.Clear();
+                    list.EnsureCapacity(count);
                     for (var i = 0; i < count; i++)
                     {
                         var element = new global::Gregor.Protocol.Messages.AssignReplicasToDirsResponse.PartitionData();
                         element.Read(ref reader, version);
                         list.Add(element);
                     }
-                    this.Partitions = list;
                 }
             }
             var numTaggedFields = reader.ReadUnsignedVarint();

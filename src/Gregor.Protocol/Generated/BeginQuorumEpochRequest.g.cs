@@ -46,14 +46,15 @@ public sealed partial class BeginQuorumEpochRequest : global::Gregor.Protocol.IR
             }
             else
             {
-                var list = new global::System.Collections.Generic.List<global::Gregor.Protocol.Messages.BeginQuorumEpochRequest.TopicData>(count);
+                var list = this.Topics;
+                list.Clear();
+                list.EnsureCapacity(count);
                 for (var i = 0; i < count; i++)
                 {
                     var element = new global::Gregor.Protocol.Messages.BeginQuorumEpochRequest.TopicData();
                     element.Read(ref reader, version);
                     list.Add(element);
                 }
-                this.Topics = list;
             }
         }
         if (version >= 1)
@@ -66,14 +67,15 @@ public sealed partial class BeginQuorumEpochRequest : global::Gregor.Protocol.IR
                 }
                 else
                 {
-                    var list = new global::System.Collections.Generic.List<global::Gregor.Protocol.Messages.BeginQuorumEpochRequest.LeaderEndpoint>(count);
+                    var list = this.LeaderEndpoints;
+                    list.Clear();
+                    list.EnsureCapacity(count);
                     for (var i = 0; i < count; i++)
                     {
                         var element = new global::Gregor.Protocol.Messages.BeginQuorumEpochRequest.LeaderEndpoint();
                         element.Read(ref reader, version);
                         list.Add(element);
                     }
-                    this.LeaderEndpoints = list;
                 }
             }
         }
@@ -251,14 +253,15 @@ public sealed partial class BeginQuorumEpochRequest : global::Gregor.Protocol.IR
                 }
                 else
                 {
-                    var list = new global::System.Collections.Generic.List<global::Gregor.Protocol.Messages.BeginQuorumEpochRequest.PartitionData>(count);
+                    var list = this.Partitions;
+                    list.Clear();
+                    list.EnsureCapacity(count);
                     for (var i = 0; i < count; i++)
                     {
                         var element = new global::Gregor.Protocol.Messages.BeginQuorumEpochRequest.PartitionData();
                         element.Read(ref reader, version);
                         list.Add(element);
                     }
-                    this.Partitions = list;
                 }
             }
             if (version >= 1)

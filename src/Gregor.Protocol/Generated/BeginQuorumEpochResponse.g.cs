@@ -40,14 +40,15 @@ public sealed partial class BeginQuorumEpochResponse : global::Gregor.Protocol.I
             }
             else
             {
-                var list = new global::System.Collections.Generic.List<global::Gregor.Protocol.Messages.BeginQuorumEpochResponse.TopicData>(count);
+                var list = this.Topics;
+                list.Clear();
+                list.EnsureCapacity(count);
                 for (var i = 0; i < count; i++)
                 {
                     var element = new global::Gregor.Protocol.Messages.BeginQuorumEpochResponse.TopicData();
                     element.Read(ref reader, version);
                     list.Add(element);
                 }
-                this.Topics = list;
             }
         }
         if (version >= 1)
@@ -72,14 +73,15 @@ public sealed partial class BeginQuorumEpochResponse : global::Gregor.Protocol.I
                                 }
                                 else
                                 {
-                                    var list = new global::System.Collections.Generic.List<global::Gregor.Protocol.Messages.BeginQuorumEpochResponse.NodeEndpoint>(count);
+                                    var list = this.NodeEndpoints;
+                                    list.Clear();
+                                    list.EnsureCapacity(count);
                                     for (var i = 0; i < count; i++)
                                     {
                                         var element = new global::Gregor.Protocol.Messages.BeginQuorumEpochResponse.NodeEndpoint();
                                         element.Read(ref reader, version);
                                         list.Add(element);
                                     }
-                                    this.NodeEndpoints = list;
                                 }
                             }
                             reader.EndTaggedField(tagStart, tagSize);
@@ -266,14 +268,15 @@ public sealed partial class BeginQuorumEpochResponse : global::Gregor.Protocol.I
                 }
                 else
                 {
-                    var list = new global::System.Collections.Generic.List<global::Gregor.Protocol.Messages.BeginQuorumEpochResponse.PartitionData>(count);
+                    var list = this.Partitions;
+                    list.Clear();
+                    list.EnsureCapacity(count);
                     for (var i = 0; i < count; i++)
                     {
                         var element = new global::Gregor.Protocol.Messages.BeginQuorumEpochResponse.PartitionData();
                         element.Read(ref reader, version);
                         list.Add(element);
                     }
-                    this.Partitions = list;
                 }
             }
             if (version >= 1)

@@ -61,12 +61,13 @@ public sealed partial class BrokerHeartbeatRequest : global::Gregor.Protocol.IRe
                             }
                             else
                             {
-                                var list = new global::System.Collections.Generic.List<global::Gregor.Protocol.Uuid>(count);
+                                var list = this.OfflineLogDirs;
+                                list.Clear();
+                                list.EnsureCapacity(count);
                                 for (var i = 0; i < count; i++)
                                 {
                                     list.Add(reader.ReadUuid());
                                 }
-                                this.OfflineLogDirs = list;
                             }
                         }
                         reader.EndTaggedField(tagStart, tagSize);

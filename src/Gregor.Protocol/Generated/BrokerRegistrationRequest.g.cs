@@ -53,14 +53,15 @@ public sealed partial class BrokerRegistrationRequest : global::Gregor.Protocol.
             }
             else
             {
-                var list = new global::System.Collections.Generic.List<global::Gregor.Protocol.Messages.BrokerRegistrationRequest.Listener>(count);
+                var list = this.Listeners;
+                list.Clear();
+                list.EnsureCapacity(count);
                 for (var i = 0; i < count; i++)
                 {
                     var element = new global::Gregor.Protocol.Messages.BrokerRegistrationRequest.Listener();
                     element.Read(ref reader, version);
                     list.Add(element);
                 }
-                this.Listeners = list;
             }
         }
         {
@@ -71,14 +72,15 @@ public sealed partial class BrokerRegistrationRequest : global::Gregor.Protocol.
             }
             else
             {
-                var list = new global::System.Collections.Generic.List<global::Gregor.Protocol.Messages.BrokerRegistrationRequest.Feature>(count);
+                var list = this.Features;
+                list.Clear();
+                list.EnsureCapacity(count);
                 for (var i = 0; i < count; i++)
                 {
                     var element = new global::Gregor.Protocol.Messages.BrokerRegistrationRequest.Feature();
                     element.Read(ref reader, version);
                     list.Add(element);
                 }
-                this.Features = list;
             }
         }
         this.Rack = reader.ReadNullableString(true);
@@ -96,12 +98,13 @@ public sealed partial class BrokerRegistrationRequest : global::Gregor.Protocol.
                 }
                 else
                 {
-                    var list = new global::System.Collections.Generic.List<global::Gregor.Protocol.Uuid>(count);
+                    var list = this.LogDirs;
+                    list.Clear();
+                    list.EnsureCapacity(count);
                     for (var i = 0; i < count; i++)
                     {
                         list.Add(reader.ReadUuid());
                     }
-                    this.LogDirs = list;
                 }
             }
         }

@@ -36,12 +36,13 @@ public sealed partial class ConsumerGroupDescribeRequest : global::Gregor.Protoc
             }
             else
             {
-                var list = new global::System.Collections.Generic.List<string>(count);
+                var list = this.GroupIds;
+                list.Clear();
+                list.EnsureCapacity(count);
                 for (var i = 0; i < count; i++)
                 {
                     list.Add(reader.ReadString(true));
                 }
-                this.GroupIds = list;
             }
         }
         this.IncludeAuthorizedOperations = reader.ReadBool();

@@ -37,14 +37,15 @@ public sealed partial class ConsumerGroupDescribeResponse : global::Gregor.Proto
             }
             else
             {
-                var list = new global::System.Collections.Generic.List<global::Gregor.Protocol.Messages.ConsumerGroupDescribeResponse.DescribedGroup>(count);
+                var list = this.Groups;
+                list.Clear();
+                list.EnsureCapacity(count);
                 for (var i = 0; i < count; i++)
                 {
                     var element = new global::Gregor.Protocol.Messages.ConsumerGroupDescribeResponse.DescribedGroup();
                     element.Read(ref reader, version);
                     list.Add(element);
                 }
-                this.Groups = list;
             }
         }
         var numTaggedFields = reader.ReadUnsignedVarint();
@@ -158,12 +159,13 @@ public sealed partial class ConsumerGroupDescribeResponse : global::Gregor.Proto
                 }
                 else
                 {
-                    var list = new global::System.Collections.Generic.List<int>(count);
+                    var list = this.Partitions;
+                    list.Clear();
+                    list.EnsureCapacity(count);
                     for (var i = 0; i < count; i++)
                     {
                         list.Add(reader.ReadInt32());
                     }
-                    this.Partitions = list;
                 }
             }
             var numTaggedFields = reader.ReadUnsignedVarint();
@@ -267,14 +269,15 @@ public sealed partial class ConsumerGroupDescribeResponse : global::Gregor.Proto
                 }
                 else
                 {
-                    var list = new global::System.Collections.Generic.List<global::Gregor.Protocol.Messages.ConsumerGroupDescribeResponse.TopicPartitions>(count);
+                    var list = this.TopicPartitions;
+                    list.Clear();
+                    list.EnsureCapacity(count);
                     for (var i = 0; i < count; i++)
                     {
                         var element = new global::Gregor.Protocol.Messages.ConsumerGroupDescribeResponse.TopicPartitions();
                         element.Read(ref reader, version);
                         list.Add(element);
                     }
-                    this.TopicPartitions = list;
                 }
             }
             var numTaggedFields = reader.ReadUnsignedVarint();
@@ -392,14 +395,15 @@ public sealed partial class ConsumerGroupDescribeResponse : global::Gregor.Proto
                 }
                 else
                 {
-                    var list = new global::System.Collections.Generic.List<global::Gregor.Protocol.Messages.ConsumerGroupDescribeResponse.Member>(count);
+                    var list = this.Members;
+                    list.Clear();
+                    list.EnsureCapacity(count);
                     for (var i = 0; i < count; i++)
                     {
                         var element = new global::Gregor.Protocol.Messages.ConsumerGroupDescribeResponse.Member();
                         element.Read(ref reader, version);
                         list.Add(element);
                     }
-                    this.Members = list;
                 }
             }
             this.AuthorizedOperations = reader.ReadInt32();
@@ -567,25 +571,18 @@ public sealed partial class ConsumerGroupDescribeResponse : global::Gregor.Proto
                 }
                 else
                 {
-                    var list = new global::System.Collections.Generic.List<string>(count);
+                    var list = this.SubscribedTopicNames;
+                    list.Clear();
+                    list.EnsureCapacity(count);
                     for (var i = 0; i < count; i++)
                     {
                         list.Add(reader.ReadString(true));
                     }
-                    this.SubscribedTopicNames = list;
                 }
             }
             this.SubscribedTopicRegex = reader.ReadNullableString(true);
-            {
-                var value = new global::Gregor.Protocol.Messages.ConsumerGroupDescribeResponse.Assignment();
-                value.Read(ref reader, version);
-                this.Assignment = value;
-            }
-            {
-                var value = new global::Gregor.Protocol.Messages.ConsumerGroupDescribeResponse.Assignment();
-                value.Read(ref reader, version);
-                this.TargetAssignment = value;
-            }
+            this.Assignment.Read(ref reader, version);
+            this.TargetAssignment.Read(ref reader, version);
             var numTaggedFields = reader.ReadUnsignedVarint();
             for (var t = 0u; t < numTaggedFields; t++)
             {

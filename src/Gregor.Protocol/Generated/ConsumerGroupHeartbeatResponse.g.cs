@@ -186,12 +186,13 @@ public sealed partial class ConsumerGroupHeartbeatResponse : global::Gregor.Prot
                 }
                 else
                 {
-                    var list = new global::System.Collections.Generic.List<int>(count);
+                    var list = this.Partitions;
+                    list.Clear();
+                    list.EnsureCapacity(count);
                     for (var i = 0; i < count; i++)
                     {
                         list.Add(reader.ReadInt32());
                     }
-                    this.Partitions = list;
                 }
             }
             var numTaggedFields = reader.ReadUnsignedVarint();
@@ -289,14 +290,15 @@ public sealed partial class ConsumerGroupHeartbeatResponse : global::Gregor.Prot
                 }
                 else
                 {
-                    var list = new global::System.Collections.Generic.List<global::Gregor.Protocol.Messages.ConsumerGroupHeartbeatResponse.TopicPartitions>(count);
+                    var list = this.TopicPartitions;
+                    list.Clear();
+                    list.EnsureCapacity(count);
                     for (var i = 0; i < count; i++)
                     {
                         var element = new global::Gregor.Protocol.Messages.ConsumerGroupHeartbeatResponse.TopicPartitions();
                         element.Read(ref reader, version);
                         list.Add(element);
                     }
-                    this.TopicPartitions = list;
                 }
             }
             var numTaggedFields = reader.ReadUnsignedVarint();

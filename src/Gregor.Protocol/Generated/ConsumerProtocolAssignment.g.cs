@@ -34,14 +34,15 @@ public sealed partial class ConsumerProtocolAssignment : global::Gregor.Protocol
             }
             else
             {
-                var list = new global::System.Collections.Generic.List<global::Gregor.Protocol.Messages.ConsumerProtocolAssignment.TopicPartition>(count);
+                var list = this.AssignedPartitions;
+                list.Clear();
+                list.EnsureCapacity(count);
                 for (var i = 0; i < count; i++)
                 {
                     var element = new global::Gregor.Protocol.Messages.ConsumerProtocolAssignment.TopicPartition();
                     element.Read(ref reader, version);
                     list.Add(element);
                 }
-                this.AssignedPartitions = list;
             }
         }
         this.UserData = reader.ReadNullableBytes(false);
@@ -127,12 +128,13 @@ public sealed partial class ConsumerProtocolAssignment : global::Gregor.Protocol
                 }
                 else
                 {
-                    var list = new global::System.Collections.Generic.List<int>(count);
+                    var list = this.Partitions;
+                    list.Clear();
+                    list.EnsureCapacity(count);
                     for (var i = 0; i < count; i++)
                     {
                         list.Add(reader.ReadInt32());
                     }
-                    this.Partitions = list;
                 }
             }
         }

@@ -40,12 +40,13 @@ public sealed partial class ConsumerProtocolSubscription : global::Gregor.Protoc
             }
             else
             {
-                var list = new global::System.Collections.Generic.List<string>(count);
+                var list = this.Topics;
+                list.Clear();
+                list.EnsureCapacity(count);
                 for (var i = 0; i < count; i++)
                 {
                     list.Add(reader.ReadString(false));
                 }
-                this.Topics = list;
             }
         }
         this.UserData = reader.ReadNullableBytes(false);
@@ -59,14 +60,15 @@ public sealed partial class ConsumerProtocolSubscription : global::Gregor.Protoc
                 }
                 else
                 {
-                    var list = new global::System.Collections.Generic.List<global::Gregor.Protocol.Messages.ConsumerProtocolSubscription.TopicPartition>(count);
+                    var list = this.OwnedPartitions;
+                    list.Clear();
+                    list.EnsureCapacity(count);
                     for (var i = 0; i < count; i++)
                     {
                         var element = new global::Gregor.Protocol.Messages.ConsumerProtocolSubscription.TopicPartition();
                         element.Read(ref reader, version);
                         list.Add(element);
                     }
-                    this.OwnedPartitions = list;
                 }
             }
         }
@@ -227,12 +229,13 @@ public sealed partial class ConsumerProtocolSubscription : global::Gregor.Protoc
                     }
                     else
                     {
-                        var list = new global::System.Collections.Generic.List<int>(count);
+                        var list = this.Partitions;
+                        list.Clear();
+                        list.EnsureCapacity(count);
                         for (var i = 0; i < count; i++)
                         {
                             list.Add(reader.ReadInt32());
                         }
-                        this.Partitions = list;
                     }
                 }
             }

@@ -38,14 +38,15 @@ public sealed partial class ControlledShutdownResponse : global::Gregor.Protocol
             }
             else
             {
-                var list = new global::System.Collections.Generic.List<global::Gregor.Protocol.Messages.ControlledShutdownResponse.RemainingPartition>(count);
+                var list = this.RemainingPartitions;
+                list.Clear();
+                list.EnsureCapacity(count);
                 for (var i = 0; i < count; i++)
                 {
                     var element = new global::Gregor.Protocol.Messages.ControlledShutdownResponse.RemainingPartition();
                     element.Read(ref reader, version);
                     list.Add(element);
                 }
-                this.RemainingPartitions = list;
             }
         }
         if (version >= 3)

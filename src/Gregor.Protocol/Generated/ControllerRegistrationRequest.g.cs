@@ -45,14 +45,15 @@ public sealed partial class ControllerRegistrationRequest : global::Gregor.Proto
             }
             else
             {
-                var list = new global::System.Collections.Generic.List<global::Gregor.Protocol.Messages.ControllerRegistrationRequest.Listener>(count);
+                var list = this.Listeners;
+                list.Clear();
+                list.EnsureCapacity(count);
                 for (var i = 0; i < count; i++)
                 {
                     var element = new global::Gregor.Protocol.Messages.ControllerRegistrationRequest.Listener();
                     element.Read(ref reader, version);
                     list.Add(element);
                 }
-                this.Listeners = list;
             }
         }
         {
@@ -63,14 +64,15 @@ public sealed partial class ControllerRegistrationRequest : global::Gregor.Proto
             }
             else
             {
-                var list = new global::System.Collections.Generic.List<global::Gregor.Protocol.Messages.ControllerRegistrationRequest.Feature>(count);
+                var list = this.Features;
+                list.Clear();
+                list.EnsureCapacity(count);
                 for (var i = 0; i < count; i++)
                 {
                     var element = new global::Gregor.Protocol.Messages.ControllerRegistrationRequest.Feature();
                     element.Read(ref reader, version);
                     list.Add(element);
                 }
-                this.Features = list;
             }
         }
         var numTaggedFields = reader.ReadUnsignedVarint();

@@ -35,14 +35,15 @@ public sealed partial class CreateAclsRequest : global::Gregor.Protocol.IRequest
             }
             else
             {
-                var list = new global::System.Collections.Generic.List<global::Gregor.Protocol.Messages.CreateAclsRequest.AclCreation>(count);
+                var list = this.Creations;
+                list.Clear();
+                list.EnsureCapacity(count);
                 for (var i = 0; i < count; i++)
                 {
                     var element = new global::Gregor.Protocol.Messages.CreateAclsRequest.AclCreation();
                     element.Read(ref reader, version);
                     list.Add(element);
                 }
-                this.Creations = list;
             }
         }
         if (version >= 2)

@@ -38,14 +38,15 @@ public sealed partial class CreateAclsResponse : global::Gregor.Protocol.IRespon
             }
             else
             {
-                var list = new global::System.Collections.Generic.List<global::Gregor.Protocol.Messages.CreateAclsResponse.AclCreationResult>(count);
+                var list = this.Results;
+                list.Clear();
+                list.EnsureCapacity(count);
                 for (var i = 0; i < count; i++)
                 {
                     var element = new global::Gregor.Protocol.Messages.CreateAclsResponse.AclCreationResult();
                     element.Read(ref reader, version);
                     list.Add(element);
                 }
-                this.Results = list;
             }
         }
         if (version >= 2)

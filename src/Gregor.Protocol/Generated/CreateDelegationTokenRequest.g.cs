@@ -49,14 +49,15 @@ public sealed partial class CreateDelegationTokenRequest : global::Gregor.Protoc
             }
             else
             {
-                var list = new global::System.Collections.Generic.List<global::Gregor.Protocol.Messages.CreateDelegationTokenRequest.CreatableRenewers>(count);
+                var list = this.Renewers;
+                list.Clear();
+                list.EnsureCapacity(count);
                 for (var i = 0; i < count; i++)
                 {
                     var element = new global::Gregor.Protocol.Messages.CreateDelegationTokenRequest.CreatableRenewers();
                     element.Read(ref reader, version);
                     list.Add(element);
                 }
-                this.Renewers = list;
             }
         }
         this.MaxLifetimeMs = reader.ReadInt64();

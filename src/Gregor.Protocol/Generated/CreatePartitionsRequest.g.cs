@@ -39,14 +39,15 @@ public sealed partial class CreatePartitionsRequest : global::Gregor.Protocol.IR
             }
             else
             {
-                var list = new global::System.Collections.Generic.List<global::Gregor.Protocol.Messages.CreatePartitionsRequest.CreatePartitionsTopic>(count);
+                var list = this.Topics;
+                list.Clear();
+                list.EnsureCapacity(count);
                 for (var i = 0; i < count; i++)
                 {
                     var element = new global::Gregor.Protocol.Messages.CreatePartitionsRequest.CreatePartitionsTopic();
                     element.Read(ref reader, version);
                     list.Add(element);
                 }
-                this.Topics = list;
             }
         }
         this.TimeoutMs = reader.ReadInt32();
@@ -327,12 +328,13 @@ public sealed partial class CreatePartitionsRequest : global::Gregor.Protocol.IR
                 }
                 else
                 {
-                    var list = new global::System.Collections.Generic.List<int>(count);
+                    var list = this.BrokerIds;
+                    list.Clear();
+                    list.EnsureCapacity(count);
                     for (var i = 0; i < count; i++)
                     {
                         list.Add(reader.ReadInt32());
                     }
-                    this.BrokerIds = list;
                 }
             }
             if (version >= 2)

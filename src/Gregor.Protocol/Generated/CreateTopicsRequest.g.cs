@@ -39,14 +39,15 @@ public sealed partial class CreateTopicsRequest : global::Gregor.Protocol.IReque
             }
             else
             {
-                var list = new global::System.Collections.Generic.List<global::Gregor.Protocol.Messages.CreateTopicsRequest.CreatableTopic>(count);
+                var list = this.Topics;
+                list.Clear();
+                list.EnsureCapacity(count);
                 for (var i = 0; i < count; i++)
                 {
                     var element = new global::Gregor.Protocol.Messages.CreateTopicsRequest.CreatableTopic();
                     element.Read(ref reader, version);
                     list.Add(element);
                 }
-                this.Topics = list;
             }
         }
         this.timeoutMs = reader.ReadInt32();
@@ -208,14 +209,15 @@ public sealed partial class CreateTopicsRequest : global::Gregor.Protocol.IReque
                 }
                 else
                 {
-                    var list = new global::System.Collections.Generic.List<global::Gregor.Protocol.Messages.CreateTopicsRequest.CreatableReplicaAssignment>(count);
+                    var list = this.Assignments;
+                    list.Clear();
+                    list.EnsureCapacity(count);
                     for (var i = 0; i < count; i++)
                     {
                         var element = new global::Gregor.Protocol.Messages.CreateTopicsRequest.CreatableReplicaAssignment();
                         element.Read(ref reader, version);
                         list.Add(element);
                     }
-                    this.Assignments = list;
                 }
             }
             {
@@ -226,14 +228,15 @@ public sealed partial class CreateTopicsRequest : global::Gregor.Protocol.IReque
                 }
                 else
                 {
-                    var list = new global::System.Collections.Generic.List<global::Gregor.Protocol.Messages.CreateTopicsRequest.CreatableTopicConfig>(count);
+                    var list = this.Configs;
+                    list.Clear();
+                    list.EnsureCapacity(count);
                     for (var i = 0; i < count; i++)
                     {
                         var element = new global::Gregor.Protocol.Messages.CreateTopicsRequest.CreatableTopicConfig();
                         element.Read(ref reader, version);
                         list.Add(element);
                     }
-                    this.Configs = list;
                 }
             }
             if (version >= 5)
@@ -391,12 +394,13 @@ public sealed partial class CreateTopicsRequest : global::Gregor.Protocol.IReque
                 }
                 else
                 {
-                    var list = new global::System.Collections.Generic.List<int>(count);
+                    var list = this.BrokerIds;
+                    list.Clear();
+                    list.EnsureCapacity(count);
                     for (var i = 0; i < count; i++)
                     {
                         list.Add(reader.ReadInt32());
                     }
-                    this.BrokerIds = list;
                 }
             }
             if (version >= 5)

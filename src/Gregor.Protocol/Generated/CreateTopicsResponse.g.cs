@@ -41,14 +41,15 @@ public sealed partial class CreateTopicsResponse : global::Gregor.Protocol.IResp
             }
             else
             {
-                var list = new global::System.Collections.Generic.List<global::Gregor.Protocol.Messages.CreateTopicsResponse.CreatableTopicResult>(count);
+                var list = this.Topics;
+                list.Clear();
+                list.EnsureCapacity(count);
                 for (var i = 0; i < count; i++)
                 {
                     var element = new global::Gregor.Protocol.Messages.CreateTopicsResponse.CreatableTopicResult();
                     element.Read(ref reader, version);
                     list.Add(element);
                 }
-                this.Topics = list;
             }
         }
         if (version >= 5)

@@ -35,14 +35,15 @@ public sealed partial class DeleteAclsRequest : global::Gregor.Protocol.IRequest
             }
             else
             {
-                var list = new global::System.Collections.Generic.List<global::Gregor.Protocol.Messages.DeleteAclsRequest.DeleteAclsFilter>(count);
+                var list = this.Filters;
+                list.Clear();
+                list.EnsureCapacity(count);
                 for (var i = 0; i < count; i++)
                 {
                     var element = new global::Gregor.Protocol.Messages.DeleteAclsRequest.DeleteAclsFilter();
                     element.Read(ref reader, version);
                     list.Add(element);
                 }
-                this.Filters = list;
             }
         }
         if (version >= 2)

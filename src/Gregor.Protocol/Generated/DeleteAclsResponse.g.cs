@@ -38,14 +38,15 @@ public sealed partial class DeleteAclsResponse : global::Gregor.Protocol.IRespon
             }
             else
             {
-                var list = new global::System.Collections.Generic.List<global::Gregor.Protocol.Messages.DeleteAclsResponse.DeleteAclsFilterResult>(count);
+                var list = this.FilterResults;
+                list.Clear();
+                list.EnsureCapacity(count);
                 for (var i = 0; i < count; i++)
                 {
                     var element = new global::Gregor.Protocol.Messages.DeleteAclsResponse.DeleteAclsFilterResult();
                     element.Read(ref reader, version);
                     list.Add(element);
                 }
-                this.FilterResults = list;
             }
         }
         if (version >= 2)
@@ -178,14 +179,15 @@ public sealed partial class DeleteAclsResponse : global::Gregor.Protocol.IRespon
                 }
                 else
                 {
-                    var list = new global::System.Collections.Generic.List<global::Gregor.Protocol.Messages.DeleteAclsResponse.DeleteAclsMatchingAcl>(count);
+                    var list = this.MatchingAcls;
+                    list.Clear();
+                    list.EnsureCapacity(count);
                     for (var i = 0; i < count; i++)
                     {
                         var element = new global::Gregor.Protocol.Messages.DeleteAclsResponse.DeleteAclsMatchingAcl();
                         element.Read(ref reader, version);
                         list.Add(element);
                     }
-                    this.MatchingAcls = list;
                 }
             }
             if (version >= 2)

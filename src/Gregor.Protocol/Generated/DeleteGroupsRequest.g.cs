@@ -35,12 +35,13 @@ public sealed partial class DeleteGroupsRequest : global::Gregor.Protocol.IReque
             }
             else
             {
-                var list = new global::System.Collections.Generic.List<string>(count);
+                var list = this.GroupsNames;
+                list.Clear();
+                list.EnsureCapacity(count);
                 for (var i = 0; i < count; i++)
                 {
                     list.Add(reader.ReadString(flexible));
                 }
-                this.GroupsNames = list;
             }
         }
         if (version >= 2)

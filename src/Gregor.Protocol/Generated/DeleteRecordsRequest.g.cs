@@ -37,14 +37,15 @@ public sealed partial class DeleteRecordsRequest : global::Gregor.Protocol.IRequ
             }
             else
             {
-                var list = new global::System.Collections.Generic.List<global::Gregor.Protocol.Messages.DeleteRecordsRequest.DeleteRecordsTopic>(count);
+                var list = this.Topics;
+                list.Clear();
+                list.EnsureCapacity(count);
                 for (var i = 0; i < count; i++)
                 {
                     var element = new global::Gregor.Protocol.Messages.DeleteRecordsRequest.DeleteRecordsTopic();
                     element.Read(ref reader, version);
                     list.Add(element);
                 }
-                this.Topics = list;
             }
         }
         this.TimeoutMs = reader.ReadInt32();
@@ -175,14 +176,15 @@ public sealed partial class DeleteRecordsRequest : global::Gregor.Protocol.IRequ
                 }
                 else
                 {
-                    var list = new global::System.Collections.Generic.List<global::Gregor.Protocol.Messages.DeleteRecordsRequest.DeleteRecordsPartition>(count);
+                    var list = this.Partitions;
+                    list.Clear();
+                    list.EnsureCapacity(count);
                     for (var i = 0; i < count; i++)
                     {
                         var element = new global::Gregor.Protocol.Messages.DeleteRecordsRequest.DeleteRecordsPartition();
                         element.Read(ref reader, version);
                         list.Add(element);
                     }
-                    this.Partitions = list;
                 }
             }
             if (version >= 2)

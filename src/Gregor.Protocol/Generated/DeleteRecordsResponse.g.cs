@@ -38,14 +38,15 @@ public sealed partial class DeleteRecordsResponse : global::Gregor.Protocol.IRes
             }
             else
             {
-                var list = new global::System.Collections.Generic.List<global::Gregor.Protocol.Messages.DeleteRecordsResponse.DeleteRecordsTopicResult>(count);
+                var list = this.Topics;
+                list.Clear();
+                list.EnsureCapacity(count);
                 for (var i = 0; i < count; i++)
                 {
                     var element = new global::Gregor.Protocol.Messages.DeleteRecordsResponse.DeleteRecordsTopicResult();
                     element.Read(ref reader, version);
                     list.Add(element);
                 }
-                this.Topics = list;
             }
         }
         if (version >= 2)
@@ -175,14 +176,15 @@ public sealed partial class DeleteRecordsResponse : global::Gregor.Protocol.IRes
                 }
                 else
                 {
-                    var list = new global::System.Collections.Generic.List<global::Gregor.Protocol.Messages.DeleteRecordsResponse.DeleteRecordsPartitionResult>(count);
+                    var list = this.Partitions;
+                    list.Clear();
+                    list.EnsureCapacity(count);
                     for (var i = 0; i < count; i++)
                     {
                         var element = new global::Gregor.Protocol.Messages.DeleteRecordsResponse.DeleteRecordsPartitionResult();
                         element.Read(ref reader, version);
                         list.Add(element);
                     }
-                    this.Partitions = list;
                 }
             }
             if (version >= 2)

@@ -41,14 +41,15 @@ public sealed partial class DeleteTopicsRequest : global::Gregor.Protocol.IReque
                 }
                 else
                 {
-                    var list = new global::System.Collections.Generic.List<global::Gregor.Protocol.Messages.DeleteTopicsRequest.DeleteTopicState>(count);
+                    var list = this.Topics;
+                    list.Clear();
+                    list.EnsureCapacity(count);
                     for (var i = 0; i < count; i++)
                     {
                         var element = new global::Gregor.Protocol.Messages.DeleteTopicsRequest.DeleteTopicState();
                         element.Read(ref reader, version);
                         list.Add(element);
                     }
-                    this.Topics = list;
                 }
             }
         }
@@ -62,12 +63,13 @@ public sealed partial class DeleteTopicsRequest : global::Gregor.Protocol.IReque
                 }
                 else
                 {
-                    var list = new global::System.Collections.Generic.List<string>(count);
+                    var list = this.TopicNames;
+                    list.Clear();
+                    list.EnsureCapacity(count);
                     for (var i = 0; i < count; i++)
                     {
                         list.Add(reader.ReadString(flexible));
                     }
-                    this.TopicNames = list;
                 }
             }
         }

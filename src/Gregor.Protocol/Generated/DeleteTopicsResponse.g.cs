@@ -41,14 +41,15 @@ public sealed partial class DeleteTopicsResponse : global::Gregor.Protocol.IResp
             }
             else
             {
-                var list = new global::System.Collections.Generic.List<global::Gregor.Protocol.Messages.DeleteTopicsResponse.DeletableTopicResult>(count);
+                var list = this.Responses;
+                list.Clear();
+                list.EnsureCapacity(count);
                 for (var i = 0; i < count; i++)
                 {
                     var element = new global::Gregor.Protocol.Messages.DeleteTopicsResponse.DeletableTopicResult();
                     element.Read(ref reader, version);
                     list.Add(element);
                 }
-                this.Responses = list;
             }
         }
         if (version >= 4)

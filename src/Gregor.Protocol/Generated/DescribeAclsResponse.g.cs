@@ -44,14 +44,15 @@ public sealed partial class DescribeAclsResponse : global::Gregor.Protocol.IResp
             }
             else
             {
-                var list = new global::System.Collections.Generic.List<global::Gregor.Protocol.Messages.DescribeAclsResponse.DescribeAclsResource>(count);
+                var list = this.Resources;
+                list.Clear();
+                list.EnsureCapacity(count);
                 for (var i = 0; i < count; i++)
                 {
                     var element = new global::Gregor.Protocol.Messages.DescribeAclsResponse.DescribeAclsResource();
                     element.Read(ref reader, version);
                     list.Add(element);
                 }
-                this.Resources = list;
             }
         }
         if (version >= 2)
@@ -202,14 +203,15 @@ public sealed partial class DescribeAclsResponse : global::Gregor.Protocol.IResp
                 }
                 else
                 {
-                    var list = new global::System.Collections.Generic.List<global::Gregor.Protocol.Messages.DescribeAclsResponse.AclDescription>(count);
+                    var list = this.Acls;
+                    list.Clear();
+                    list.EnsureCapacity(count);
                     for (var i = 0; i < count; i++)
                     {
                         var element = new global::Gregor.Protocol.Messages.DescribeAclsResponse.AclDescription();
                         element.Read(ref reader, version);
                         list.Add(element);
                     }
-                    this.Acls = list;
                 }
             }
             if (version >= 2)

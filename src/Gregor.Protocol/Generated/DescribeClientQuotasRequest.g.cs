@@ -37,14 +37,15 @@ public sealed partial class DescribeClientQuotasRequest : global::Gregor.Protoco
             }
             else
             {
-                var list = new global::System.Collections.Generic.List<global::Gregor.Protocol.Messages.DescribeClientQuotasRequest.ComponentData>(count);
+                var list = this.Components;
+                list.Clear();
+                list.EnsureCapacity(count);
                 for (var i = 0; i < count; i++)
                 {
                     var element = new global::Gregor.Protocol.Messages.DescribeClientQuotasRequest.ComponentData();
                     element.Read(ref reader, version);
                     list.Add(element);
                 }
-                this.Components = list;
             }
         }
         this.Strict = reader.ReadBool();

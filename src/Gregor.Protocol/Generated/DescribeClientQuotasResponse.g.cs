@@ -199,14 +199,15 @@ public sealed partial class DescribeClientQuotasResponse : global::Gregor.Protoc
                 }
                 else
                 {
-                    var list = new global::System.Collections.Generic.List<global::Gregor.Protocol.Messages.DescribeClientQuotasResponse.EntityData>(count);
+                    var list = this.Entity;
+                    list.Clear();
+                    list.EnsureCapacity(count);
                     for (var i = 0; i < count; i++)
                     {
                         var element = new global::Gregor.Protocol.Messages.DescribeClientQuotasResponse.EntityData();
                         element.Read(ref reader, version);
                         list.Add(element);
                     }
-                    this.Entity = list;
                 }
             }
             {
@@ -217,14 +218,15 @@ public sealed partial class DescribeClientQuotasResponse : global::Gregor.Protoc
                 }
                 else
                 {
-                    var list = new global::System.Collections.Generic.List<global::Gregor.Protocol.Messages.DescribeClientQuotasResponse.ValueData>(count);
+                    var list = this.Values;
+                    list.Clear();
+                    list.EnsureCapacity(count);
                     for (var i = 0; i < count; i++)
                     {
                         var element = new global::Gregor.Protocol.Messages.DescribeClientQuotasResponse.ValueData();
                         element.Read(ref reader, version);
                         list.Add(element);
                     }
-                    this.Values = list;
                 }
             }
             if (version >= 1)

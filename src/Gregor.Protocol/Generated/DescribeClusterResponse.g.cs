@@ -57,14 +57,15 @@ public sealed partial class DescribeClusterResponse : global::Gregor.Protocol.IR
             }
             else
             {
-                var list = new global::System.Collections.Generic.List<global::Gregor.Protocol.Messages.DescribeClusterResponse.DescribeClusterBroker>(count);
+                var list = this.Brokers;
+                list.Clear();
+                list.EnsureCapacity(count);
                 for (var i = 0; i < count; i++)
                 {
                     var element = new global::Gregor.Protocol.Messages.DescribeClusterResponse.DescribeClusterBroker();
                     element.Read(ref reader, version);
                     list.Add(element);
                 }
-                this.Brokers = list;
             }
         }
         this.ClusterAuthorizedOperations = reader.ReadInt32();

@@ -39,14 +39,15 @@ public sealed partial class DescribeConfigsRequest : global::Gregor.Protocol.IRe
             }
             else
             {
-                var list = new global::System.Collections.Generic.List<global::Gregor.Protocol.Messages.DescribeConfigsRequest.DescribeConfigsResource>(count);
+                var list = this.Resources;
+                list.Clear();
+                list.EnsureCapacity(count);
                 for (var i = 0; i < count; i++)
                 {
                     var element = new global::Gregor.Protocol.Messages.DescribeConfigsRequest.DescribeConfigsResource();
                     element.Read(ref reader, version);
                     list.Add(element);
                 }
-                this.Resources = list;
             }
         }
         if (version >= 1)

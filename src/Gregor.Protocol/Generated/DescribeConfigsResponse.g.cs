@@ -38,14 +38,15 @@ public sealed partial class DescribeConfigsResponse : global::Gregor.Protocol.IR
             }
             else
             {
-                var list = new global::System.Collections.Generic.List<global::Gregor.Protocol.Messages.DescribeConfigsResponse.DescribeConfigsResult>(count);
+                var list = this.Results;
+                list.Clear();
+                list.EnsureCapacity(count);
                 for (var i = 0; i < count; i++)
                 {
                     var element = new global::Gregor.Protocol.Messages.DescribeConfigsResponse.DescribeConfigsResult();
                     element.Read(ref reader, version);
                     list.Add(element);
                 }
-                this.Results = list;
             }
         }
         if (version >= 4)
@@ -184,14 +185,15 @@ public sealed partial class DescribeConfigsResponse : global::Gregor.Protocol.IR
                 }
                 else
                 {
-                    var list = new global::System.Collections.Generic.List<global::Gregor.Protocol.Messages.DescribeConfigsResponse.DescribeConfigsResourceResult>(count);
+                    var list = this.Configs;
+                    list.Clear();
+                    list.EnsureCapacity(count);
                     for (var i = 0; i < count; i++)
                     {
                         var element = new global::Gregor.Protocol.Messages.DescribeConfigsResponse.DescribeConfigsResourceResult();
                         element.Read(ref reader, version);
                         list.Add(element);
                     }
-                    this.Configs = list;
                 }
             }
             if (version >= 4)
@@ -359,14 +361,15 @@ public sealed partial class DescribeConfigsResponse : global::Gregor.Protocol.IR
                     }
                     else
                     {
-                        var list = new global::System.Collections.Generic.List<global::Gregor.Protocol.Messages.DescribeConfigsResponse.DescribeConfigsSynonym>(count);
+                        var list = this.Synonyms;
+                        list.Clear();
+                        list.EnsureCapacity(count);
                         for (var i = 0; i < count; i++)
                         {
                             var element = new global::Gregor.Protocol.Messages.DescribeConfigsResponse.DescribeConfigsSynonym();
                             element.Read(ref reader, version);
                             list.Add(element);
                         }
-                        this.Synonyms = list;
                     }
                 }
             }

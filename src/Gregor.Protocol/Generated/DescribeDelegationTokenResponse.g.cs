@@ -40,14 +40,15 @@ public sealed partial class DescribeDelegationTokenResponse : global::Gregor.Pro
             }
             else
             {
-                var list = new global::System.Collections.Generic.List<global::Gregor.Protocol.Messages.DescribeDelegationTokenResponse.DescribedDelegationToken>(count);
+                var list = this.Tokens;
+                list.Clear();
+                list.EnsureCapacity(count);
                 for (var i = 0; i < count; i++)
                 {
                     var element = new global::Gregor.Protocol.Messages.DescribeDelegationTokenResponse.DescribedDelegationToken();
                     element.Read(ref reader, version);
                     list.Add(element);
                 }
-                this.Tokens = list;
             }
         }
         this.ThrottleTimeMs = reader.ReadInt32();
@@ -214,14 +215,15 @@ public sealed partial class DescribeDelegationTokenResponse : global::Gregor.Pro
                 }
                 else
                 {
-                    var list = new global::System.Collections.Generic.List<global::Gregor.Protocol.Messages.DescribeDelegationTokenResponse.DescribedDelegationTokenRenewer>(count);
+                    var list = this.Renewers;
+                    list.Clear();
+                    list.EnsureCapacity(count);
                     for (var i = 0; i < count; i++)
                     {
                         var element = new global::Gregor.Protocol.Messages.DescribeDelegationTokenResponse.DescribedDelegationTokenRenewer();
                         element.Read(ref reader, version);
                         list.Add(element);
                     }
-                    this.Renewers = list;
                 }
             }
             if (version >= 2)

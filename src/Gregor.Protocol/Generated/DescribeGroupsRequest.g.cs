@@ -37,12 +37,13 @@ public sealed partial class DescribeGroupsRequest : global::Gregor.Protocol.IReq
             }
             else
             {
-                var list = new global::System.Collections.Generic.List<string>(count);
+                var list = this.Groups;
+                list.Clear();
+                list.EnsureCapacity(count);
                 for (var i = 0; i < count; i++)
                 {
                     list.Add(reader.ReadString(flexible));
                 }
-                this.Groups = list;
             }
         }
         if (version >= 3)

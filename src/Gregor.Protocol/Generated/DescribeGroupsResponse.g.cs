@@ -41,14 +41,15 @@ public sealed partial class DescribeGroupsResponse : global::Gregor.Protocol.IRe
             }
             else
             {
-                var list = new global::System.Collections.Generic.List<global::Gregor.Protocol.Messages.DescribeGroupsResponse.DescribedGroup>(count);
+                var list = this.Groups;
+                list.Clear();
+                list.EnsureCapacity(count);
                 for (var i = 0; i < count; i++)
                 {
                     var element = new global::Gregor.Protocol.Messages.DescribeGroupsResponse.DescribedGroup();
                     element.Read(ref reader, version);
                     list.Add(element);
                 }
-                this.Groups = list;
             }
         }
         if (version >= 5)
@@ -201,14 +202,15 @@ public sealed partial class DescribeGroupsResponse : global::Gregor.Protocol.IRe
                 }
                 else
                 {
-                    var list = new global::System.Collections.Generic.List<global::Gregor.Protocol.Messages.DescribeGroupsResponse.DescribedGroupMember>(count);
+                    var list = this.Members;
+                    list.Clear();
+                    list.EnsureCapacity(count);
                     for (var i = 0; i < count; i++)
                     {
                         var element = new global::Gregor.Protocol.Messages.DescribeGroupsResponse.DescribedGroupMember();
                         element.Read(ref reader, version);
                         list.Add(element);
                     }
-                    this.Members = list;
                 }
             }
             if (version >= 3)

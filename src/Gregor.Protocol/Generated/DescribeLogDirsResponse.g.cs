@@ -44,14 +44,15 @@ public sealed partial class DescribeLogDirsResponse : global::Gregor.Protocol.IR
             }
             else
             {
-                var list = new global::System.Collections.Generic.List<global::Gregor.Protocol.Messages.DescribeLogDirsResponse.DescribeLogDirsResult>(count);
+                var list = this.Results;
+                list.Clear();
+                list.EnsureCapacity(count);
                 for (var i = 0; i < count; i++)
                 {
                     var element = new global::Gregor.Protocol.Messages.DescribeLogDirsResponse.DescribeLogDirsResult();
                     element.Read(ref reader, version);
                     list.Add(element);
                 }
-                this.Results = list;
             }
         }
         if (version >= 2)
@@ -203,14 +204,15 @@ public sealed partial class DescribeLogDirsResponse : global::Gregor.Protocol.IR
                 }
                 else
                 {
-                    var list = new global::System.Collections.Generic.List<global::Gregor.Protocol.Messages.DescribeLogDirsResponse.DescribeLogDirsTopic>(count);
+                    var list = this.Topics;
+                    list.Clear();
+                    list.EnsureCapacity(count);
                     for (var i = 0; i < count; i++)
                     {
                         var element = new global::Gregor.Protocol.Messages.DescribeLogDirsResponse.DescribeLogDirsTopic();
                         element.Read(ref reader, version);
                         list.Add(element);
                     }
-                    this.Topics = list;
                 }
             }
             if (version >= 4)
@@ -377,14 +379,15 @@ public sealed partial class DescribeLogDirsResponse : global::Gregor.Protocol.IR
                 }
                 else
                 {
-                    var list = new global::System.Collections.Generic.List<global::Gregor.Protocol.Messages.DescribeLogDirsResponse.DescribeLogDirsPartition>(count);
+                    var list = this.Partitions;
+                    list.Clear();
+                    list.EnsureCapacity(count);
                     for (var i = 0; i < count; i++)
                     {
                         var element = new global::Gregor.Protocol.Messages.DescribeLogDirsResponse.DescribeLogDirsPartition();
                         element.Read(ref reader, version);
                         list.Add(element);
                     }
-                    this.Partitions = list;
                 }
             }
             if (version >= 2)

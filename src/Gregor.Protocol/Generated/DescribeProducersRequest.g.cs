@@ -34,14 +34,15 @@ public sealed partial class DescribeProducersRequest : global::Gregor.Protocol.I
             }
             else
             {
-                var list = new global::System.Collections.Generic.List<global::Gregor.Protocol.Messages.DescribeProducersRequest.TopicRequest>(count);
+                var list = this.Topics;
+                list.Clear();
+                list.EnsureCapacity(count);
                 for (var i = 0; i < count; i++)
                 {
                     var element = new global::Gregor.Protocol.Messages.DescribeProducersRequest.TopicRequest();
                     element.Read(ref reader, version);
                     list.Add(element);
                 }
-                this.Topics = list;
             }
         }
         var numTaggedFields = reader.ReadUnsignedVarint();
@@ -146,12 +147,13 @@ public sealed partial class DescribeProducersRequest : global::Gregor.Protocol.I
                 }
                 else
                 {
-                    var list = new global::System.Collections.Generic.List<int>(count);
+                    var list = this.PartitionIndexes;
+                    list.Clear();
+                    list.EnsureCapacity(count);
                     for (var i = 0; i < count; i++)
                     {
                         list.Add(reader.ReadInt32());
                     }
-                    this.PartitionIndexes = list;
                 }
             }
             var numTaggedFields = reader.ReadUnsignedVarint();

@@ -37,14 +37,15 @@ public sealed partial class DescribeProducersResponse : global::Gregor.Protocol.
             }
             else
             {
-                var list = new global::System.Collections.Generic.List<global::Gregor.Protocol.Messages.DescribeProducersResponse.TopicResponse>(count);
+                var list = this.Topics;
+                list.Clear();
+                list.EnsureCapacity(count);
                 for (var i = 0; i < count; i++)
                 {
                     var element = new global::Gregor.Protocol.Messages.DescribeProducersResponse.TopicResponse();
                     element.Read(ref reader, version);
                     list.Add(element);
                 }
-                this.Topics = list;
             }
         }
         var numTaggedFields = reader.ReadUnsignedVarint();
@@ -155,14 +156,15 @@ public sealed partial class DescribeProducersResponse : global::Gregor.Protocol.
                 }
                 else
                 {
-                    var list = new global::System.Collections.Generic.List<global::Gregor.Protocol.Messages.DescribeProducersResponse.PartitionResponse>(count);
+                    var list = this.Partitions;
+                    list.Clear();
+                    list.EnsureCapacity(count);
                     for (var i = 0; i < count; i++)
                     {
                         var element = new global::Gregor.Protocol.Messages.DescribeProducersResponse.PartitionResponse();
                         element.Read(ref reader, version);
                         list.Add(element);
                     }
-                    this.Partitions = list;
                 }
             }
             var numTaggedFields = reader.ReadUnsignedVarint();
@@ -272,14 +274,15 @@ public sealed partial class DescribeProducersResponse : global::Gregor.Protocol.
                 }
                 else
                 {
-                    var list = new global::System.Collections.Generic.List<global::Gregor.Protocol.Messages.DescribeProducersResponse.ProducerState>(count);
+                    var list = this.ActiveProducers;
+                    list.Clear();
+                    list.EnsureCapacity(count);
                     for (var i = 0; i < count; i++)
                     {
                         var element = new global::Gregor.Protocol.Messages.DescribeProducersResponse.ProducerState();
                         element.Read(ref reader, version);
                         list.Add(element);
                     }
-                    this.ActiveProducers = list;
                 }
             }
             var numTaggedFields = reader.ReadUnsignedVarint();

@@ -45,14 +45,15 @@ public sealed partial class DescribeQuorumResponse : global::Gregor.Protocol.IRe
             }
             else
             {
-                var list = new global::System.Collections.Generic.List<global::Gregor.Protocol.Messages.DescribeQuorumResponse.TopicData>(count);
+                var list = this.Topics;
+                list.Clear();
+                list.EnsureCapacity(count);
                 for (var i = 0; i < count; i++)
                 {
                     var element = new global::Gregor.Protocol.Messages.DescribeQuorumResponse.TopicData();
                     element.Read(ref reader, version);
                     list.Add(element);
                 }
-                this.Topics = list;
             }
         }
         if (version >= 2)
@@ -65,14 +66,15 @@ public sealed partial class DescribeQuorumResponse : global::Gregor.Protocol.IRe
                 }
                 else
                 {
-                    var list = new global::System.Collections.Generic.List<global::Gregor.Protocol.Messages.DescribeQuorumResponse.Node>(count);
+                    var list = this.Nodes;
+                    list.Clear();
+                    list.EnsureCapacity(count);
                     for (var i = 0; i < count; i++)
                     {
                         var element = new global::Gregor.Protocol.Messages.DescribeQuorumResponse.Node();
                         element.Read(ref reader, version);
                         list.Add(element);
                     }
-                    this.Nodes = list;
                 }
             }
         }
@@ -379,14 +381,15 @@ public sealed partial class DescribeQuorumResponse : global::Gregor.Protocol.IRe
                 }
                 else
                 {
-                    var list = new global::System.Collections.Generic.List<global::Gregor.Protocol.Messages.DescribeQuorumResponse.PartitionData>(count);
+                    var list = this.Partitions;
+                    list.Clear();
+                    list.EnsureCapacity(count);
                     for (var i = 0; i < count; i++)
                     {
                         var element = new global::Gregor.Protocol.Messages.DescribeQuorumResponse.PartitionData();
                         element.Read(ref reader, version);
                         list.Add(element);
                     }
-                    this.Partitions = list;
                 }
             }
             var numTaggedFields = reader.ReadUnsignedVarint();
@@ -510,14 +513,15 @@ public sealed partial class DescribeQuorumResponse : global::Gregor.Protocol.IRe
                 }
                 else
                 {
-                    var list = new global::System.Collections.Generic.List<global::Gregor.Protocol.Messages.DescribeQuorumResponse.ReplicaState>(count);
+                    var list = this.CurrentVoters;
+                    list.Clear();
+                    list.EnsureCapacity(count);
                     for (var i = 0; i < count; i++)
                     {
                         var element = new global::Gregor.Protocol.Messages.DescribeQuorumResponse.ReplicaState();
                         element.Read(ref reader, version);
                         list.Add(element);
                     }
-                    this.CurrentVoters = list;
                 }
             }
             {
@@ -528,14 +532,15 @@ public sealed partial class DescribeQuorumResponse : global::Gregor.Protocol.IRe
                 }
                 else
                 {
-                    var list = new global::System.Collections.Generic.List<global::Gregor.Protocol.Messages.DescribeQuorumResponse.ReplicaState>(count);
+                    var list = this.Observers;
+                    list.Clear();
+                    list.EnsureCapacity(count);
                     for (var i = 0; i < count; i++)
                     {
                         var element = new global::Gregor.Protocol.Messages.DescribeQuorumResponse.ReplicaState();
                         element.Read(ref reader, version);
                         list.Add(element);
                     }
-                    this.Observers = list;
                 }
             }
             var numTaggedFields = reader.ReadUnsignedVarint();
@@ -706,14 +711,15 @@ public sealed partial class DescribeQuorumResponse : global::Gregor.Protocol.IRe
                     }
                     else
                     {
-                        var list = new global::System.Collections.Generic.List<global::Gregor.Protocol.Messages.DescribeQuorumResponse.Listener>(count);
+                        var list = this.Listeners;
+                        list.Clear();
+                        list.EnsureCapacity(count);
                         for (var i = 0; i < count; i++)
                         {
                             var element = new global::Gregor.Protocol.Messages.DescribeQuorumResponse.Listener();
                             element.Read(ref reader, version);
                             list.Add(element);
                         }
-                        this.Listeners = list;
                     }
                 }
             }

@@ -38,14 +38,15 @@ public sealed partial class DescribeTopicPartitionsRequest : global::Gregor.Prot
             }
             else
             {
-                var list = new global::System.Collections.Generic.List<global::Gregor.Protocol.Messages.DescribeTopicPartitionsRequest.TopicRequest>(count);
+                var list = this.Topics;
+                list.Clear();
+                list.EnsureCapacity(count);
                 for (var i = 0; i < count; i++)
                 {
                     var element = new global::Gregor.Protocol.Messages.DescribeTopicPartitionsRequest.TopicRequest();
                     element.Read(ref reader, version);
                     list.Add(element);
                 }
-                this.Topics = list;
             }
         }
         this.ResponsePartitionLimit = reader.ReadInt32();

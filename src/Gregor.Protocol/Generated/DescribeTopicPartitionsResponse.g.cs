@@ -39,14 +39,15 @@ public sealed partial class DescribeTopicPartitionsResponse : global::Gregor.Pro
             }
             else
             {
-                var list = new global::System.Collections.Generic.List<global::Gregor.Protocol.Messages.DescribeTopicPartitionsResponse.DescribeTopicPartitionsResponseTopic>(count);
+                var list = this.Topics;
+                list.Clear();
+                list.EnsureCapacity(count);
                 for (var i = 0; i < count; i++)
                 {
                     var element = new global::Gregor.Protocol.Messages.DescribeTopicPartitionsResponse.DescribeTopicPartitionsResponseTopic();
                     element.Read(ref reader, version);
                     list.Add(element);
                 }
-                this.Topics = list;
             }
         }
         {
@@ -195,14 +196,15 @@ public sealed partial class DescribeTopicPartitionsResponse : global::Gregor.Pro
                 }
                 else
                 {
-                    var list = new global::System.Collections.Generic.List<global::Gregor.Protocol.Messages.DescribeTopicPartitionsResponse.DescribeTopicPartitionsResponsePartition>(count);
+                    var list = this.Partitions;
+                    list.Clear();
+                    list.EnsureCapacity(count);
                     for (var i = 0; i < count; i++)
                     {
                         var element = new global::Gregor.Protocol.Messages.DescribeTopicPartitionsResponse.DescribeTopicPartitionsResponsePartition();
                         element.Read(ref reader, version);
                         list.Add(element);
                     }
-                    this.Partitions = list;
                 }
             }
             this.TopicAuthorizedOperations = reader.ReadInt32();
@@ -348,12 +350,13 @@ public sealed partial class DescribeTopicPartitionsResponse : global::Gregor.Pro
                 }
                 else
                 {
-                    var list = new global::System.Collections.Generic.List<int>(count);
+                    var list = this.ReplicaNodes;
+                    list.Clear();
+                    list.EnsureCapacity(count);
                     for (var i = 0; i < count; i++)
                     {
                         list.Add(reader.ReadInt32());
                     }
-                    this.ReplicaNodes = list;
                 }
             }
             {
@@ -364,12 +367,13 @@ public sealed partial class DescribeTopicPartitionsResponse : global::Gregor.Pro
                 }
                 else
                 {
-                    var list = new global::System.Collections.Generic.List<int>(count);
+                    var list = this.IsrNodes;
+                    list.Clear();
+                    list.EnsureCapacity(count);
                     for (var i = 0; i < count; i++)
                     {
                         list.Add(reader.ReadInt32());
                     }
-                    this.IsrNodes = list;
                 }
             }
             {
@@ -412,12 +416,13 @@ public sealed partial class DescribeTopicPartitionsResponse : global::Gregor.Pro
                 }
                 else
                 {
-                    var list = new global::System.Collections.Generic.List<int>(count);
+                    var list = this.OfflineReplicas;
+                    list.Clear();
+                    list.EnsureCapacity(count);
                     for (var i = 0; i < count; i++)
                     {
                         list.Add(reader.ReadInt32());
                     }
-                    this.OfflineReplicas = list;
                 }
             }
             var numTaggedFields = reader.ReadUnsignedVarint();

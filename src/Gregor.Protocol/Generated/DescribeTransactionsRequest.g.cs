@@ -34,12 +34,13 @@ public sealed partial class DescribeTransactionsRequest : global::Gregor.Protoco
             }
             else
             {
-                var list = new global::System.Collections.Generic.List<string>(count);
+                var list = this.TransactionalIds;
+                list.Clear();
+                list.EnsureCapacity(count);
                 for (var i = 0; i < count; i++)
                 {
                     list.Add(reader.ReadString(true));
                 }
-                this.TransactionalIds = list;
             }
         }
         var numTaggedFields = reader.ReadUnsignedVarint();

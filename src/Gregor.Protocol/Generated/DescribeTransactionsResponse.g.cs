@@ -37,14 +37,15 @@ public sealed partial class DescribeTransactionsResponse : global::Gregor.Protoc
             }
             else
             {
-                var list = new global::System.Collections.Generic.List<global::Gregor.Protocol.Messages.DescribeTransactionsResponse.TransactionStateData>(count);
+                var list = this.TransactionStates;
+                list.Clear();
+                list.EnsureCapacity(count);
                 for (var i = 0; i < count; i++)
                 {
                     var element = new global::Gregor.Protocol.Messages.DescribeTransactionsResponse.TransactionStateData();
                     element.Read(ref reader, version);
                     list.Add(element);
                 }
-                this.TransactionStates = list;
             }
         }
         var numTaggedFields = reader.ReadUnsignedVarint();
@@ -173,14 +174,15 @@ public sealed partial class DescribeTransactionsResponse : global::Gregor.Protoc
                 }
                 else
                 {
-                    var list = new global::System.Collections.Generic.List<global::Gregor.Protocol.Messages.DescribeTransactionsResponse.TopicData>(count);
+                    var list = this.Topics;
+                    list.Clear();
+                    list.EnsureCapacity(count);
                     for (var i = 0; i < count; i++)
                     {
                         var element = new global::Gregor.Protocol.Messages.DescribeTransactionsResponse.TopicData();
                         element.Read(ref reader, version);
                         list.Add(element);
                     }
-                    this.Topics = list;
                 }
             }
             var numTaggedFields = reader.ReadUnsignedVarint();
@@ -320,12 +322,13 @@ public sealed partial class DescribeTransactionsResponse : global::Gregor.Protoc
                 }
                 else
                 {
-                    var list = new global::System.Collections.Generic.List<int>(count);
+                    var list = this.Partitions;
+                    list.Clear();
+                    list.EnsureCapacity(count);
                     for (var i = 0; i < count; i++)
                     {
                         list.Add(reader.ReadInt32());
                     }
-                    this.Partitions = list;
                 }
             }
             var numTaggedFields = reader.ReadUnsignedVarint();

@@ -43,14 +43,15 @@ public sealed partial class DescribeUserScramCredentialsResponse : global::Grego
             }
             else
             {
-                var list = new global::System.Collections.Generic.List<global::Gregor.Protocol.Messages.DescribeUserScramCredentialsResponse.DescribeUserScramCredentialsResult>(count);
+                var list = this.Results;
+                list.Clear();
+                list.EnsureCapacity(count);
                 for (var i = 0; i < count; i++)
                 {
                     var element = new global::Gregor.Protocol.Messages.DescribeUserScramCredentialsResponse.DescribeUserScramCredentialsResult();
                     element.Read(ref reader, version);
                     list.Add(element);
                 }
-                this.Results = list;
             }
         }
         var numTaggedFields = reader.ReadUnsignedVarint();
@@ -179,14 +180,15 @@ public sealed partial class DescribeUserScramCredentialsResponse : global::Grego
                 }
                 else
                 {
-                    var list = new global::System.Collections.Generic.List<global::Gregor.Protocol.Messages.DescribeUserScramCredentialsResponse.CredentialInfo>(count);
+                    var list = this.CredentialInfos;
+                    list.Clear();
+                    list.EnsureCapacity(count);
                     for (var i = 0; i < count; i++)
                     {
                         var element = new global::Gregor.Protocol.Messages.DescribeUserScramCredentialsResponse.CredentialInfo();
                         element.Read(ref reader, version);
                         list.Add(element);
                     }
-                    this.CredentialInfos = list;
                 }
             }
             var numTaggedFields = reader.ReadUnsignedVarint();

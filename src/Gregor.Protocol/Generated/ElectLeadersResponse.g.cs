@@ -44,14 +44,15 @@ public sealed partial class ElectLeadersResponse : global::Gregor.Protocol.IResp
             }
             else
             {
-                var list = new global::System.Collections.Generic.List<global::Gregor.Protocol.Messages.ElectLeadersResponse.ReplicaElectionResult>(count);
+                var list = this.ReplicaElectionResults;
+                list.Clear();
+                list.EnsureCapacity(count);
                 for (var i = 0; i < count; i++)
                 {
                     var element = new global::Gregor.Protocol.Messages.ElectLeadersResponse.ReplicaElectionResult();
                     element.Read(ref reader, version);
                     list.Add(element);
                 }
-                this.ReplicaElectionResults = list;
             }
         }
         if (version >= 2)
@@ -200,14 +201,15 @@ public sealed partial class ElectLeadersResponse : global::Gregor.Protocol.IResp
                 }
                 else
                 {
-                    var list = new global::System.Collections.Generic.List<global::Gregor.Protocol.Messages.ElectLeadersResponse.PartitionResult>(count);
+                    var list = this.PartitionResult;
+                    list.Clear();
+                    list.EnsureCapacity(count);
                     for (var i = 0; i < count; i++)
                     {
                         var element = new global::Gregor.Protocol.Messages.ElectLeadersResponse.PartitionResult();
                         element.Read(ref reader, version);
                         list.Add(element);
                     }
-                    this.PartitionResult = list;
                 }
             }
             if (version >= 2)

@@ -40,14 +40,15 @@ public sealed partial class EndQuorumEpochRequest : global::Gregor.Protocol.IReq
             }
             else
             {
-                var list = new global::System.Collections.Generic.List<global::Gregor.Protocol.Messages.EndQuorumEpochRequest.TopicData>(count);
+                var list = this.Topics;
+                list.Clear();
+                list.EnsureCapacity(count);
                 for (var i = 0; i < count; i++)
                 {
                     var element = new global::Gregor.Protocol.Messages.EndQuorumEpochRequest.TopicData();
                     element.Read(ref reader, version);
                     list.Add(element);
                 }
-                this.Topics = list;
             }
         }
         if (version >= 1)
@@ -60,14 +61,15 @@ public sealed partial class EndQuorumEpochRequest : global::Gregor.Protocol.IReq
                 }
                 else
                 {
-                    var list = new global::System.Collections.Generic.List<global::Gregor.Protocol.Messages.EndQuorumEpochRequest.LeaderEndpoint>(count);
+                    var list = this.LeaderEndpoints;
+                    list.Clear();
+                    list.EnsureCapacity(count);
                     for (var i = 0; i < count; i++)
                     {
                         var element = new global::Gregor.Protocol.Messages.EndQuorumEpochRequest.LeaderEndpoint();
                         element.Read(ref reader, version);
                         list.Add(element);
                     }
-                    this.LeaderEndpoints = list;
                 }
             }
         }
@@ -230,14 +232,15 @@ public sealed partial class EndQuorumEpochRequest : global::Gregor.Protocol.IReq
                 }
                 else
                 {
-                    var list = new global::System.Collections.Generic.List<global::Gregor.Protocol.Messages.EndQuorumEpochRequest.PartitionData>(count);
+                    var list = this.Partitions;
+                    list.Clear();
+                    list.EnsureCapacity(count);
                     for (var i = 0; i < count; i++)
                     {
                         var element = new global::Gregor.Protocol.Messages.EndQuorumEpochRequest.PartitionData();
                         element.Read(ref reader, version);
                         list.Add(element);
                     }
-                    this.Partitions = list;
                 }
             }
             if (version >= 1)
@@ -370,12 +373,13 @@ public sealed partial class EndQuorumEpochRequest : global::Gregor.Protocol.IReq
                     }
                     else
                     {
-                        var list = new global::System.Collections.Generic.List<int>(count);
+                        var list = this.PreferredSuccessors;
+                        list.Clear();
+                        list.EnsureCapacity(count);
                         for (var i = 0; i < count; i++)
                         {
                             list.Add(reader.ReadInt32());
                         }
-                        this.PreferredSuccessors = list;
                     }
                 }
             }
@@ -389,14 +393,15 @@ public sealed partial class EndQuorumEpochRequest : global::Gregor.Protocol.IReq
                     }
                     else
                     {
-                        var list = new global::System.Collections.Generic.List<global::Gregor.Protocol.Messages.EndQuorumEpochRequest.ReplicaInfo>(count);
+                        var list = this.PreferredCandidates;
+                        list.Clear();
+                        list.EnsureCapacity(count);
                         for (var i = 0; i < count; i++)
                         {
                             var element = new global::Gregor.Protocol.Messages.EndQuorumEpochRequest.ReplicaInfo();
                             element.Read(ref reader, version);
                             list.Add(element);
                         }
-                        this.PreferredCandidates = list;
                     }
                 }
             }

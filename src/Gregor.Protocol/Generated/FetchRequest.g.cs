@@ -79,14 +79,15 @@ public sealed partial class FetchRequest : global::Gregor.Protocol.IRequestMessa
             }
             else
             {
-                var list = new global::System.Collections.Generic.List<global::Gregor.Protocol.Messages.FetchRequest.FetchTopic>(count);
+                var list = this.Topics;
+                list.Clear();
+                list.EnsureCapacity(count);
                 for (var i = 0; i < count; i++)
                 {
                     var element = new global::Gregor.Protocol.Messages.FetchRequest.FetchTopic();
                     element.Read(ref reader, version);
                     list.Add(element);
                 }
-                this.Topics = list;
             }
         }
         if (version >= 7)
@@ -99,14 +100,15 @@ public sealed partial class FetchRequest : global::Gregor.Protocol.IRequestMessa
                 }
                 else
                 {
-                    var list = new global::System.Collections.Generic.List<global::Gregor.Protocol.Messages.FetchRequest.ForgottenTopic>(count);
+                    var list = this.ForgottenTopicsData;
+                    list.Clear();
+                    list.EnsureCapacity(count);
                     for (var i = 0; i < count; i++)
                     {
                         var element = new global::Gregor.Protocol.Messages.FetchRequest.ForgottenTopic();
                         element.Read(ref reader, version);
                         list.Add(element);
                     }
-                    this.ForgottenTopicsData = list;
                 }
             }
         }
@@ -139,11 +141,7 @@ public sealed partial class FetchRequest : global::Gregor.Protocol.IRequestMessa
                         if (version >= 15)
                         {
                             var tagStart = reader.Position;
-                            {
-                                var value = new global::Gregor.Protocol.Messages.FetchRequest.ReplicaStateData();
-                                value.Read(ref reader, version);
-                                this.ReplicaState = value;
-                            }
+                            this.ReplicaState.Read(ref reader, version);
                             reader.EndTaggedField(tagStart, tagSize);
                             break;
                         }
@@ -604,14 +602,15 @@ public sealed partial class FetchRequest : global::Gregor.Protocol.IRequestMessa
                 }
                 else
                 {
-                    var list = new global::System.Collections.Generic.List<global::Gregor.Protocol.Messages.FetchRequest.FetchPartition>(count);
+                    var list = this.Partitions;
+                    list.Clear();
+                    list.EnsureCapacity(count);
                     for (var i = 0; i < count; i++)
                     {
                         var element = new global::Gregor.Protocol.Messages.FetchRequest.FetchPartition();
                         element.Read(ref reader, version);
                         list.Add(element);
                     }
-                    this.Partitions = list;
                 }
             }
             if (version >= 12)
@@ -984,12 +983,13 @@ public sealed partial class FetchRequest : global::Gregor.Protocol.IRequestMessa
                     }
                     else
                     {
-                        var list = new global::System.Collections.Generic.List<int>(count);
+                        var list = this.Partitions;
+                        list.Clear();
+                        list.EnsureCapacity(count);
                         for (var i = 0; i < count; i++)
                         {
                             list.Add(reader.ReadInt32());
                         }
-                        this.Partitions = list;
                     }
                 }
             }

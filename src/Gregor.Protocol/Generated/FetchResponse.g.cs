@@ -55,14 +55,15 @@ public sealed partial class FetchResponse : global::Gregor.Protocol.IResponseMes
             }
             else
             {
-                var list = new global::System.Collections.Generic.List<global::Gregor.Protocol.Messages.FetchResponse.FetchableTopicResponse>(count);
+                var list = this.Responses;
+                list.Clear();
+                list.EnsureCapacity(count);
                 for (var i = 0; i < count; i++)
                 {
                     var element = new global::Gregor.Protocol.Messages.FetchResponse.FetchableTopicResponse();
                     element.Read(ref reader, version);
                     list.Add(element);
                 }
-                this.Responses = list;
             }
         }
         if (version >= 12)
@@ -87,14 +88,15 @@ public sealed partial class FetchResponse : global::Gregor.Protocol.IResponseMes
                                 }
                                 else
                                 {
-                                    var list = new global::System.Collections.Generic.List<global::Gregor.Protocol.Messages.FetchResponse.NodeEndpoint>(count);
+                                    var list = this.NodeEndpoints;
+                                    list.Clear();
+                                    list.EnsureCapacity(count);
                                     for (var i = 0; i < count; i++)
                                     {
                                         var element = new global::Gregor.Protocol.Messages.FetchResponse.NodeEndpoint();
                                         element.Read(ref reader, version);
                                         list.Add(element);
                                     }
-                                    this.NodeEndpoints = list;
                                 }
                             }
                             reader.EndTaggedField(tagStart, tagSize);
@@ -333,14 +335,15 @@ public sealed partial class FetchResponse : global::Gregor.Protocol.IResponseMes
                 }
                 else
                 {
-                    var list = new global::System.Collections.Generic.List<global::Gregor.Protocol.Messages.FetchResponse.PartitionData>(count);
+                    var list = this.Partitions;
+                    list.Clear();
+                    list.EnsureCapacity(count);
                     for (var i = 0; i < count; i++)
                     {
                         var element = new global::Gregor.Protocol.Messages.FetchResponse.PartitionData();
                         element.Read(ref reader, version);
                         list.Add(element);
                     }
-                    this.Partitions = list;
                 }
             }
             if (version >= 12)
@@ -547,11 +550,7 @@ public sealed partial class FetchResponse : global::Gregor.Protocol.IResponseMes
                             if (version >= 12)
                             {
                                 var tagStart = reader.Position;
-                                {
-                                    var value = new global::Gregor.Protocol.Messages.FetchResponse.EpochEndOffset();
-                                    value.Read(ref reader, version);
-                                    this.DivergingEpoch = value;
-                                }
+                                this.DivergingEpoch.Read(ref reader, version);
                                 reader.EndTaggedField(tagStart, tagSize);
                                 break;
                             }
@@ -562,11 +561,7 @@ public sealed partial class FetchResponse : global::Gregor.Protocol.IResponseMes
                             if (version >= 12)
                             {
                                 var tagStart = reader.Position;
-                                {
-                                    var value = new global::Gregor.Protocol.Messages.FetchResponse.LeaderIdAndEpoch();
-                                    value.Read(ref reader, version);
-                                    this.CurrentLeader = value;
-                                }
+                                this.CurrentLeader.Read(ref reader, version);
                                 reader.EndTaggedField(tagStart, tagSize);
                                 break;
                             }
@@ -577,11 +572,7 @@ public sealed partial class FetchResponse : global::Gregor.Protocol.IResponseMes
                             if (version >= 12)
                             {
                                 var tagStart = reader.Position;
-                                {
-                                    var value = new global::Gregor.Protocol.Messages.FetchResponse.SnapshotId();
-                                    value.Read(ref reader, version);
-                                    this.SnapshotId = value;
-                                }
+                                this.SnapshotId.Read(ref reader, version);
                                 reader.EndTaggedField(tagStart, tagSize);
                                 break;
                             }

@@ -42,14 +42,15 @@ public sealed partial class FetchSnapshotRequest : global::Gregor.Protocol.IRequ
             }
             else
             {
-                var list = new global::System.Collections.Generic.List<global::Gregor.Protocol.Messages.FetchSnapshotRequest.TopicSnapshot>(count);
+                var list = this.Topics;
+                list.Clear();
+                list.EnsureCapacity(count);
                 for (var i = 0; i < count; i++)
                 {
                     var element = new global::Gregor.Protocol.Messages.FetchSnapshotRequest.TopicSnapshot();
                     element.Read(ref reader, version);
                     list.Add(element);
                 }
-                this.Topics = list;
             }
         }
         var numTaggedFields = reader.ReadUnsignedVarint();
@@ -200,14 +201,15 @@ public sealed partial class FetchSnapshotRequest : global::Gregor.Protocol.IRequ
                 }
                 else
                 {
-                    var list = new global::System.Collections.Generic.List<global::Gregor.Protocol.Messages.FetchSnapshotRequest.PartitionSnapshot>(count);
+                    var list = this.Partitions;
+                    list.Clear();
+                    list.EnsureCapacity(count);
                     for (var i = 0; i < count; i++)
                     {
                         var element = new global::Gregor.Protocol.Messages.FetchSnapshotRequest.PartitionSnapshot();
                         element.Read(ref reader, version);
                         list.Add(element);
                     }
-                    this.Partitions = list;
                 }
             }
             var numTaggedFields = reader.ReadUnsignedVarint();
@@ -310,11 +312,7 @@ public sealed partial class FetchSnapshotRequest : global::Gregor.Protocol.IRequ
         {
             this.Partition = reader.ReadInt32();
             this.CurrentLeaderEpoch = reader.ReadInt32();
-            {
-                var value = new global::Gregor.Protocol.Messages.FetchSnapshotRequest.SnapshotId();
-                value.Read(ref reader, version);
-                this.SnapshotId = value;
-            }
+            this.SnapshotId.Read(ref reader, version);
             this.Position = reader.ReadInt64();
             var numTaggedFields = reader.ReadUnsignedVarint();
             for (var t = 0u; t < numTaggedFields; t++)

@@ -42,14 +42,15 @@ public sealed partial class FetchSnapshotResponse : global::Gregor.Protocol.IRes
             }
             else
             {
-                var list = new global::System.Collections.Generic.List<global::Gregor.Protocol.Messages.FetchSnapshotResponse.TopicSnapshot>(count);
+                var list = this.Topics;
+                list.Clear();
+                list.EnsureCapacity(count);
                 for (var i = 0; i < count; i++)
                 {
                     var element = new global::Gregor.Protocol.Messages.FetchSnapshotResponse.TopicSnapshot();
                     element.Read(ref reader, version);
                     list.Add(element);
                 }
-                this.Topics = list;
             }
         }
         var numTaggedFields = reader.ReadUnsignedVarint();
@@ -72,14 +73,15 @@ public sealed partial class FetchSnapshotResponse : global::Gregor.Protocol.IRes
                             }
                             else
                             {
-                                var list = new global::System.Collections.Generic.List<global::Gregor.Protocol.Messages.FetchSnapshotResponse.NodeEndpoint>(count);
+                                var list = this.NodeEndpoints;
+                                list.Clear();
+                                list.EnsureCapacity(count);
                                 for (var i = 0; i < count; i++)
                                 {
                                     var element = new global::Gregor.Protocol.Messages.FetchSnapshotResponse.NodeEndpoint();
                                     element.Read(ref reader, version);
                                     list.Add(element);
                                 }
-                                this.NodeEndpoints = list;
                             }
                         }
                         reader.EndTaggedField(tagStart, tagSize);
@@ -255,14 +257,15 @@ public sealed partial class FetchSnapshotResponse : global::Gregor.Protocol.IRes
                 }
                 else
                 {
-                    var list = new global::System.Collections.Generic.List<global::Gregor.Protocol.Messages.FetchSnapshotResponse.PartitionSnapshot>(count);
+                    var list = this.Partitions;
+                    list.Clear();
+                    list.EnsureCapacity(count);
                     for (var i = 0; i < count; i++)
                     {
                         var element = new global::Gregor.Protocol.Messages.FetchSnapshotResponse.PartitionSnapshot();
                         element.Read(ref reader, version);
                         list.Add(element);
                     }
-                    this.Partitions = list;
                 }
             }
             var numTaggedFields = reader.ReadUnsignedVarint();
@@ -369,11 +372,7 @@ public sealed partial class FetchSnapshotResponse : global::Gregor.Protocol.IRes
         {
             this.Index = reader.ReadInt32();
             this.ErrorCode = reader.ReadInt16();
-            {
-                var value = new global::Gregor.Protocol.Messages.FetchSnapshotResponse.SnapshotId();
-                value.Read(ref reader, version);
-                this.SnapshotId = value;
-            }
+            this.SnapshotId.Read(ref reader, version);
             this.SizeValue = reader.ReadInt64();
             this.Position = reader.ReadInt64();
             {
@@ -394,11 +393,7 @@ public sealed partial class FetchSnapshotResponse : global::Gregor.Protocol.IRes
                     case 0:
                     {
                         var tagStart = reader.Position;
-                        {
-                            var value = new global::Gregor.Protocol.Messages.FetchSnapshotResponse.LeaderIdAndEpoch();
-                            value.Read(ref reader, version);
-                            this.CurrentLeader = value;
-                        }
+                        this.CurrentLeader.Read(ref reader, version);
                         reader.EndTaggedField(tagStart, tagSize);
                         break;
                     }

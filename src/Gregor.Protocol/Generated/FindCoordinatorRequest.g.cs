@@ -49,12 +49,13 @@ public sealed partial class FindCoordinatorRequest : global::Gregor.Protocol.IRe
                 }
                 else
                 {
-                    var list = new global::System.Collections.Generic.List<string>(count);
+                    var list = this.CoordinatorKeys;
+                    list.Clear();
+                    list.EnsureCapacity(count);
                     for (var i = 0; i < count; i++)
                     {
                         list.Add(reader.ReadString(flexible));
                     }
-                    this.CoordinatorKeys = list;
                 }
             }
         }

@@ -73,14 +73,15 @@ public sealed partial class FindCoordinatorResponse : global::Gregor.Protocol.IR
                 }
                 else
                 {
-                    var list = new global::System.Collections.Generic.List<global::Gregor.Protocol.Messages.FindCoordinatorResponse.Coordinator>(count);
+                    var list = this.Coordinators;
+                    list.Clear();
+                    list.EnsureCapacity(count);
                     for (var i = 0; i < count; i++)
                     {
                         var element = new global::Gregor.Protocol.Messages.FindCoordinatorResponse.Coordinator();
                         element.Read(ref reader, version);
                         list.Add(element);
                     }
-                    this.Coordinators = list;
                 }
             }
         }

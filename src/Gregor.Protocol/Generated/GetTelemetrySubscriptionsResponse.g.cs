@@ -54,12 +54,13 @@ public sealed partial class GetTelemetrySubscriptionsResponse : global::Gregor.P
             }
             else
             {
-                var list = new global::System.Collections.Generic.List<sbyte>(count);
+                var list = this.AcceptedCompressionTypes;
+                list.Clear();
+                list.EnsureCapacity(count);
                 for (var i = 0; i < count; i++)
                 {
                     list.Add(reader.ReadInt8());
                 }
-                this.AcceptedCompressionTypes = list;
             }
         }
         this.PushIntervalMs = reader.ReadInt32();
@@ -73,12 +74,13 @@ public sealed partial class GetTelemetrySubscriptionsResponse : global::Gregor.P
             }
             else
             {
-                var list = new global::System.Collections.Generic.List<string>(count);
+                var list = this.RequestedMetrics;
+                list.Clear();
+                list.EnsureCapacity(count);
                 for (var i = 0; i < count; i++)
                 {
                     list.Add(reader.ReadString(true));
                 }
-                this.RequestedMetrics = list;
             }
         }
         var numTaggedFields = reader.ReadUnsignedVarint();

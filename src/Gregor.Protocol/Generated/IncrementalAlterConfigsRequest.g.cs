@@ -37,14 +37,15 @@ public sealed partial class IncrementalAlterConfigsRequest : global::Gregor.Prot
             }
             else
             {
-                var list = new global::System.Collections.Generic.List<global::Gregor.Protocol.Messages.IncrementalAlterConfigsRequest.AlterConfigsResource>(count);
+                var list = this.Resources;
+                list.Clear();
+                list.EnsureCapacity(count);
                 for (var i = 0; i < count; i++)
                 {
                     var element = new global::Gregor.Protocol.Messages.IncrementalAlterConfigsRequest.AlterConfigsResource();
                     element.Read(ref reader, version);
                     list.Add(element);
                 }
-                this.Resources = list;
             }
         }
         this.ValidateOnly = reader.ReadBool();
@@ -178,14 +179,15 @@ public sealed partial class IncrementalAlterConfigsRequest : global::Gregor.Prot
                 }
                 else
                 {
-                    var list = new global::System.Collections.Generic.List<global::Gregor.Protocol.Messages.IncrementalAlterConfigsRequest.AlterableConfig>(count);
+                    var list = this.Configs;
+                    list.Clear();
+                    list.EnsureCapacity(count);
                     for (var i = 0; i < count; i++)
                     {
                         var element = new global::Gregor.Protocol.Messages.IncrementalAlterConfigsRequest.AlterableConfig();
                         element.Read(ref reader, version);
                         list.Add(element);
                     }
-                    this.Configs = list;
                 }
             }
             if (version >= 1)

@@ -38,14 +38,15 @@ public sealed partial class IncrementalAlterConfigsResponse : global::Gregor.Pro
             }
             else
             {
-                var list = new global::System.Collections.Generic.List<global::Gregor.Protocol.Messages.IncrementalAlterConfigsResponse.AlterConfigsResourceResponse>(count);
+                var list = this.Responses;
+                list.Clear();
+                list.EnsureCapacity(count);
                 for (var i = 0; i < count; i++)
                 {
                     var element = new global::Gregor.Protocol.Messages.IncrementalAlterConfigsResponse.AlterConfigsResourceResponse();
                     element.Read(ref reader, version);
                     list.Add(element);
                 }
-                this.Responses = list;
             }
         }
         if (version >= 1)

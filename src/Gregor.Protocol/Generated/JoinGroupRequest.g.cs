@@ -61,14 +61,15 @@ public sealed partial class JoinGroupRequest : global::Gregor.Protocol.IRequestM
             }
             else
             {
-                var list = new global::System.Collections.Generic.List<global::Gregor.Protocol.Messages.JoinGroupRequest.JoinGroupRequestProtocol>(count);
+                var list = this.Protocols;
+                list.Clear();
+                list.EnsureCapacity(count);
                 for (var i = 0; i < count; i++)
                 {
                     var element = new global::Gregor.Protocol.Messages.JoinGroupRequest.JoinGroupRequestProtocol();
                     element.Read(ref reader, version);
                     list.Add(element);
                 }
-                this.Protocols = list;
             }
         }
         if (version >= 8)

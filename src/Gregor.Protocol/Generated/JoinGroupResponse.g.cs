@@ -68,14 +68,15 @@ public sealed partial class JoinGroupResponse : global::Gregor.Protocol.IRespons
             }
             else
             {
-                var list = new global::System.Collections.Generic.List<global::Gregor.Protocol.Messages.JoinGroupResponse.JoinGroupResponseMember>(count);
+                var list = this.Members;
+                list.Clear();
+                list.EnsureCapacity(count);
                 for (var i = 0; i < count; i++)
                 {
                     var element = new global::Gregor.Protocol.Messages.JoinGroupResponse.JoinGroupResponseMember();
                     element.Read(ref reader, version);
                     list.Add(element);
                 }
-                this.Members = list;
             }
         }
         if (version >= 6)

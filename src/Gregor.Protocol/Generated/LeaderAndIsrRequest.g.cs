@@ -65,14 +65,15 @@ public sealed partial class LeaderAndIsrRequest : global::Gregor.Protocol.IReque
                 }
                 else
                 {
-                    var list = new global::System.Collections.Generic.List<global::Gregor.Protocol.Messages.LeaderAndIsrRequest.LeaderAndIsrPartitionState>(count);
+                    var list = this.UngroupedPartitionStates;
+                    list.Clear();
+                    list.EnsureCapacity(count);
                     for (var i = 0; i < count; i++)
                     {
                         var element = new global::Gregor.Protocol.Messages.LeaderAndIsrRequest.LeaderAndIsrPartitionState();
                         element.Read(ref reader, version);
                         list.Add(element);
                     }
-                    this.UngroupedPartitionStates = list;
                 }
             }
         }
@@ -86,14 +87,15 @@ public sealed partial class LeaderAndIsrRequest : global::Gregor.Protocol.IReque
                 }
                 else
                 {
-                    var list = new global::System.Collections.Generic.List<global::Gregor.Protocol.Messages.LeaderAndIsrRequest.LeaderAndIsrTopicState>(count);
+                    var list = this.TopicStates;
+                    list.Clear();
+                    list.EnsureCapacity(count);
                     for (var i = 0; i < count; i++)
                     {
                         var element = new global::Gregor.Protocol.Messages.LeaderAndIsrRequest.LeaderAndIsrTopicState();
                         element.Read(ref reader, version);
                         list.Add(element);
                     }
-                    this.TopicStates = list;
                 }
             }
         }
@@ -105,14 +107,15 @@ public sealed partial class LeaderAndIsrRequest : global::Gregor.Protocol.IReque
             }
             else
             {
-                var list = new global::System.Collections.Generic.List<global::Gregor.Protocol.Messages.LeaderAndIsrRequest.LeaderAndIsrLiveLeader>(count);
+                var list = this.LiveLeaders;
+                list.Clear();
+                list.EnsureCapacity(count);
                 for (var i = 0; i < count; i++)
                 {
                     var element = new global::Gregor.Protocol.Messages.LeaderAndIsrRequest.LeaderAndIsrLiveLeader();
                     element.Read(ref reader, version);
                     list.Add(element);
                 }
-                this.LiveLeaders = list;
             }
         }
         if (version >= 4)
@@ -400,12 +403,13 @@ public sealed partial class LeaderAndIsrRequest : global::Gregor.Protocol.IReque
                 }
                 else
                 {
-                    var list = new global::System.Collections.Generic.List<int>(count);
+                    var list = this.Isr;
+                    list.Clear();
+                    list.EnsureCapacity(count);
                     for (var i = 0; i < count; i++)
                     {
                         list.Add(reader.ReadInt32());
                     }
-                    this.Isr = list;
                 }
             }
             this.PartitionEpoch = reader.ReadInt32();
@@ -417,12 +421,13 @@ public sealed partial class LeaderAndIsrRequest : global::Gregor.Protocol.IReque
                 }
                 else
                 {
-                    var list = new global::System.Collections.Generic.List<int>(count);
+                    var list = this.Replicas;
+                    list.Clear();
+                    list.EnsureCapacity(count);
                     for (var i = 0; i < count; i++)
                     {
                         list.Add(reader.ReadInt32());
                     }
-                    this.Replicas = list;
                 }
             }
             if (version >= 3)
@@ -435,12 +440,13 @@ public sealed partial class LeaderAndIsrRequest : global::Gregor.Protocol.IReque
                     }
                     else
                     {
-                        var list = new global::System.Collections.Generic.List<int>(count);
+                        var list = this.AddingReplicas;
+                        list.Clear();
+                        list.EnsureCapacity(count);
                         for (var i = 0; i < count; i++)
                         {
                             list.Add(reader.ReadInt32());
                         }
-                        this.AddingReplicas = list;
                     }
                 }
             }
@@ -454,12 +460,13 @@ public sealed partial class LeaderAndIsrRequest : global::Gregor.Protocol.IReque
                     }
                     else
                     {
-                        var list = new global::System.Collections.Generic.List<int>(count);
+                        var list = this.RemovingReplicas;
+                        list.Clear();
+                        list.EnsureCapacity(count);
                         for (var i = 0; i < count; i++)
                         {
                             list.Add(reader.ReadInt32());
                         }
-                        this.RemovingReplicas = list;
                     }
                 }
             }
@@ -750,14 +757,15 @@ public sealed partial class LeaderAndIsrRequest : global::Gregor.Protocol.IReque
                     }
                     else
                     {
-                        var list = new global::System.Collections.Generic.List<global::Gregor.Protocol.Messages.LeaderAndIsrRequest.LeaderAndIsrPartitionState>(count);
+                        var list = this.PartitionStates;
+                        list.Clear();
+                        list.EnsureCapacity(count);
                         for (var i = 0; i < count; i++)
                         {
                             var element = new global::Gregor.Protocol.Messages.LeaderAndIsrRequest.LeaderAndIsrPartitionState();
                             element.Read(ref reader, version);
                             list.Add(element);
                         }
-                        this.PartitionStates = list;
                     }
                 }
             }

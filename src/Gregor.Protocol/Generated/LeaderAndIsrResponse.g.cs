@@ -42,14 +42,15 @@ public sealed partial class LeaderAndIsrResponse : global::Gregor.Protocol.IResp
                 }
                 else
                 {
-                    var list = new global::System.Collections.Generic.List<global::Gregor.Protocol.Messages.LeaderAndIsrResponse.LeaderAndIsrPartitionError>(count);
+                    var list = this.PartitionErrors;
+                    list.Clear();
+                    list.EnsureCapacity(count);
                     for (var i = 0; i < count; i++)
                     {
                         var element = new global::Gregor.Protocol.Messages.LeaderAndIsrResponse.LeaderAndIsrPartitionError();
                         element.Read(ref reader, version);
                         list.Add(element);
                     }
-                    this.PartitionErrors = list;
                 }
             }
         }
@@ -63,14 +64,15 @@ public sealed partial class LeaderAndIsrResponse : global::Gregor.Protocol.IResp
                 }
                 else
                 {
-                    var list = new global::System.Collections.Generic.List<global::Gregor.Protocol.Messages.LeaderAndIsrResponse.LeaderAndIsrTopicError>(count);
+                    var list = this.Topics;
+                    list.Clear();
+                    list.EnsureCapacity(count);
                     for (var i = 0; i < count; i++)
                     {
                         var element = new global::Gregor.Protocol.Messages.LeaderAndIsrResponse.LeaderAndIsrTopicError();
                         element.Read(ref reader, version);
                         list.Add(element);
                     }
-                    this.Topics = list;
                 }
             }
         }
@@ -372,14 +374,15 @@ public sealed partial class LeaderAndIsrResponse : global::Gregor.Protocol.IResp
                     }
                     else
                     {
-                        var list = new global::System.Collections.Generic.List<global::Gregor.Protocol.Messages.LeaderAndIsrResponse.LeaderAndIsrPartitionError>(count);
+                        var list = this.PartitionErrors;
+                        list.Clear();
+                        list.EnsureCapacity(count);
                         for (var i = 0; i < count; i++)
                         {
                             var element = new global::Gregor.Protocol.Messages.LeaderAndIsrResponse.LeaderAndIsrPartitionError();
                             element.Read(ref reader, version);
                             list.Add(element);
                         }
-                        this.PartitionErrors = list;
                     }
                 }
             }

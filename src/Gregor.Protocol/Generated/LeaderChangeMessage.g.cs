@@ -40,14 +40,15 @@ public sealed partial class LeaderChangeMessage : global::Gregor.Protocol.IKafka
             }
             else
             {
-                var list = new global::System.Collections.Generic.List<global::Gregor.Protocol.Messages.LeaderChangeMessage.Voter>(count);
+                var list = this.Voters;
+                list.Clear();
+                list.EnsureCapacity(count);
                 for (var i = 0; i < count; i++)
                 {
                     var element = new global::Gregor.Protocol.Messages.LeaderChangeMessage.Voter();
                     element.Read(ref reader, version);
                     list.Add(element);
                 }
-                this.Voters = list;
             }
         }
         {
@@ -58,14 +59,15 @@ public sealed partial class LeaderChangeMessage : global::Gregor.Protocol.IKafka
             }
             else
             {
-                var list = new global::System.Collections.Generic.List<global::Gregor.Protocol.Messages.LeaderChangeMessage.Voter>(count);
+                var list = this.GrantingVoters;
+                list.Clear();
+                list.EnsureCapacity(count);
                 for (var i = 0; i < count; i++)
                 {
                     var element = new global::Gregor.Protocol.Messages.LeaderChangeMessage.Voter();
                     element.Read(ref reader, version);
                     list.Add(element);
                 }
-                this.GrantingVoters = list;
             }
         }
         var numTaggedFields = reader.ReadUnsignedVarint();

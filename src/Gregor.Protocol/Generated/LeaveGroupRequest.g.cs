@@ -46,14 +46,15 @@ public sealed partial class LeaveGroupRequest : global::Gregor.Protocol.IRequest
                 }
                 else
                 {
-                    var list = new global::System.Collections.Generic.List<global::Gregor.Protocol.Messages.LeaveGroupRequest.MemberIdentity>(count);
+                    var list = this.Members;
+                    list.Clear();
+                    list.EnsureCapacity(count);
                     for (var i = 0; i < count; i++)
                     {
                         var element = new global::Gregor.Protocol.Messages.LeaveGroupRequest.MemberIdentity();
                         element.Read(ref reader, version);
                         list.Add(element);
                     }
-                    this.Members = list;
                 }
             }
         }

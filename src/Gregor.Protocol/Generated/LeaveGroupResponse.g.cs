@@ -46,14 +46,15 @@ public sealed partial class LeaveGroupResponse : global::Gregor.Protocol.IRespon
                 }
                 else
                 {
-                    var list = new global::System.Collections.Generic.List<global::Gregor.Protocol.Messages.LeaveGroupResponse.MemberResponse>(count);
+                    var list = this.Members;
+                    list.Clear();
+                    list.EnsureCapacity(count);
                     for (var i = 0; i < count; i++)
                     {
                         var element = new global::Gregor.Protocol.Messages.LeaveGroupResponse.MemberResponse();
                         element.Read(ref reader, version);
                         list.Add(element);
                     }
-                    this.Members = list;
                 }
             }
         }

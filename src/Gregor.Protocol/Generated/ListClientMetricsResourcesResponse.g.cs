@@ -40,14 +40,15 @@ public sealed partial class ListClientMetricsResourcesResponse : global::Gregor.
             }
             else
             {
-                var list = new global::System.Collections.Generic.List<global::Gregor.Protocol.Messages.ListClientMetricsResourcesResponse.ClientMetricsResource>(count);
+                var list = this.ClientMetricsResources;
+                list.Clear();
+                list.EnsureCapacity(count);
                 for (var i = 0; i < count; i++)
                 {
                     var element = new global::Gregor.Protocol.Messages.ListClientMetricsResourcesResponse.ClientMetricsResource();
                     element.Read(ref reader, version);
                     list.Add(element);
                 }
-                this.ClientMetricsResources = list;
             }
         }
         var numTaggedFields = reader.ReadUnsignedVarint();

@@ -39,12 +39,13 @@ public sealed partial class ListGroupsRequest : global::Gregor.Protocol.IRequest
                 }
                 else
                 {
-                    var list = new global::System.Collections.Generic.List<string>(count);
+                    var list = this.StatesFilter;
+                    list.Clear();
+                    list.EnsureCapacity(count);
                     for (var i = 0; i < count; i++)
                     {
                         list.Add(reader.ReadString(flexible));
                     }
-                    this.StatesFilter = list;
                 }
             }
         }
@@ -58,12 +59,13 @@ public sealed partial class ListGroupsRequest : global::Gregor.Protocol.IRequest
                 }
                 else
                 {
-                    var list = new global::System.Collections.Generic.List<string>(count);
+                    var list = this.TypesFilter;
+                    list.Clear();
+                    list.EnsureCapacity(count);
                     for (var i = 0; i < count; i++)
                     {
                         list.Add(reader.ReadString(flexible));
                     }
-                    this.TypesFilter = list;
                 }
             }
         }

@@ -44,14 +44,15 @@ public sealed partial class ListGroupsResponse : global::Gregor.Protocol.IRespon
             }
             else
             {
-                var list = new global::System.Collections.Generic.List<global::Gregor.Protocol.Messages.ListGroupsResponse.ListedGroup>(count);
+                var list = this.Groups;
+                list.Clear();
+                list.EnsureCapacity(count);
                 for (var i = 0; i < count; i++)
                 {
                     var element = new global::Gregor.Protocol.Messages.ListGroupsResponse.ListedGroup();
                     element.Read(ref reader, version);
                     list.Add(element);
                 }
-                this.Groups = list;
             }
         }
         if (version >= 3)

@@ -46,14 +46,15 @@ public sealed partial class ListOffsetsRequest : global::Gregor.Protocol.IReques
             }
             else
             {
-                var list = new global::System.Collections.Generic.List<global::Gregor.Protocol.Messages.ListOffsetsRequest.ListOffsetsTopic>(count);
+                var list = this.Topics;
+                list.Clear();
+                list.EnsureCapacity(count);
                 for (var i = 0; i < count; i++)
                 {
                     var element = new global::Gregor.Protocol.Messages.ListOffsetsRequest.ListOffsetsTopic();
                     element.Read(ref reader, version);
                     list.Add(element);
                 }
-                this.Topics = list;
             }
         }
         if (version >= 10)
@@ -221,14 +222,15 @@ public sealed partial class ListOffsetsRequest : global::Gregor.Protocol.IReques
                 }
                 else
                 {
-                    var list = new global::System.Collections.Generic.List<global::Gregor.Protocol.Messages.ListOffsetsRequest.ListOffsetsPartition>(count);
+                    var list = this.Partitions;
+                    list.Clear();
+                    list.EnsureCapacity(count);
                     for (var i = 0; i < count; i++)
                     {
                         var element = new global::Gregor.Protocol.Messages.ListOffsetsRequest.ListOffsetsPartition();
                         element.Read(ref reader, version);
                         list.Add(element);
                     }
-                    this.Partitions = list;
                 }
             }
             if (version >= 6)

@@ -41,14 +41,15 @@ public sealed partial class ListOffsetsResponse : global::Gregor.Protocol.IRespo
             }
             else
             {
-                var list = new global::System.Collections.Generic.List<global::Gregor.Protocol.Messages.ListOffsetsResponse.ListOffsetsTopicResponse>(count);
+                var list = this.Topics;
+                list.Clear();
+                list.EnsureCapacity(count);
                 for (var i = 0; i < count; i++)
                 {
                     var element = new global::Gregor.Protocol.Messages.ListOffsetsResponse.ListOffsetsTopicResponse();
                     element.Read(ref reader, version);
                     list.Add(element);
                 }
-                this.Topics = list;
             }
         }
         if (version >= 6)
@@ -187,14 +188,15 @@ public sealed partial class ListOffsetsResponse : global::Gregor.Protocol.IRespo
                 }
                 else
                 {
-                    var list = new global::System.Collections.Generic.List<global::Gregor.Protocol.Messages.ListOffsetsResponse.ListOffsetsPartitionResponse>(count);
+                    var list = this.Partitions;
+                    list.Clear();
+                    list.EnsureCapacity(count);
                     for (var i = 0; i < count; i++)
                     {
                         var element = new global::Gregor.Protocol.Messages.ListOffsetsResponse.ListOffsetsPartitionResponse();
                         element.Read(ref reader, version);
                         list.Add(element);
                     }
-                    this.Partitions = list;
                 }
             }
             if (version >= 6)
@@ -328,12 +330,13 @@ public sealed partial class ListOffsetsResponse : global::Gregor.Protocol.IRespo
                     }
                     else
                     {
-                        var list = new global::System.Collections.Generic.List<long>(count);
+                        var list = this.OldStyleOffsets;
+                        list.Clear();
+                        list.EnsureCapacity(count);
                         for (var i = 0; i < count; i++)
                         {
                             list.Add(reader.ReadInt64());
                         }
-                        this.OldStyleOffsets = list;
                     }
                 }
             }

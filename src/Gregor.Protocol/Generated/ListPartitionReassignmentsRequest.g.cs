@@ -162,12 +162,13 @@ public sealed partial class ListPartitionReassignmentsRequest : global::Gregor.P
                 }
                 else
                 {
-                    var list = new global::System.Collections.Generic.List<int>(count);
+                    var list = this.PartitionIndexes;
+                    list.Clear();
+                    list.EnsureCapacity(count);
                     for (var i = 0; i < count; i++)
                     {
                         list.Add(reader.ReadInt32());
                     }
-                    this.PartitionIndexes = list;
                 }
             }
             var numTaggedFields = reader.ReadUnsignedVarint();

@@ -43,14 +43,15 @@ public sealed partial class ListPartitionReassignmentsResponse : global::Gregor.
             }
             else
             {
-                var list = new global::System.Collections.Generic.List<global::Gregor.Protocol.Messages.ListPartitionReassignmentsResponse.OngoingTopicReassignment>(count);
+                var list = this.Topics;
+                list.Clear();
+                list.EnsureCapacity(count);
                 for (var i = 0; i < count; i++)
                 {
                     var element = new global::Gregor.Protocol.Messages.ListPartitionReassignmentsResponse.OngoingTopicReassignment();
                     element.Read(ref reader, version);
                     list.Add(element);
                 }
-                this.Topics = list;
             }
         }
         var numTaggedFields = reader.ReadUnsignedVarint();
@@ -173,14 +174,15 @@ public sealed partial class ListPartitionReassignmentsResponse : global::Gregor.
                 }
                 else
                 {
-                    var list = new global::System.Collections.Generic.List<global::Gregor.Protocol.Messages.ListPartitionReassignmentsResponse.OngoingPartitionReassignment>(count);
+                    var list = this.Partitions;
+                    list.Clear();
+                    list.EnsureCapacity(count);
                     for (var i = 0; i < count; i++)
                     {
                         var element = new global::Gregor.Protocol.Messages.ListPartitionReassignmentsResponse.OngoingPartitionReassignment();
                         element.Read(ref reader, version);
                         list.Add(element);
                     }
-                    this.Partitions = list;
                 }
             }
             var numTaggedFields = reader.ReadUnsignedVarint();
@@ -288,12 +290,13 @@ public sealed partial class ListPartitionReassignmentsResponse : global::Gregor.
                 }
                 else
                 {
-                    var list = new global::System.Collections.Generic.List<int>(count);
+                    var list = this.Replicas;
+                    list.Clear();
+                    list.EnsureCapacity(count);
                     for (var i = 0; i < count; i++)
                     {
                         list.Add(reader.ReadInt32());
                     }
-                    this.Replicas = list;
                 }
             }
             {
@@ -304,12 +307,13 @@ public sealed partial class ListPartitionReassignmentsResponse : global::Gregor.
                 }
                 else
                 {
-                    var list = new global::System.Collections.Generic.List<int>(count);
+                    var list = this.AddingReplicas;
+                    list.Clear();
+                    list.EnsureCapacity(count);
                     for (var i = 0; i < count; i++)
                     {
                         list.Add(reader.ReadInt32());
                     }
-                    this.AddingReplicas = list;
                 }
             }
             {
@@ -320,12 +324,13 @@ public sealed partial class ListPartitionReassignmentsResponse : global::Gregor.
                 }
                 else
                 {
-                    var list = new global::System.Collections.Generic.List<int>(count);
+                    var list = this.RemovingReplicas;
+                    list.Clear();
+                    list.EnsureCapacity(count);
                     for (var i = 0; i < count; i++)
                     {
                         list.Add(reader.ReadInt32());
                     }
-                    this.RemovingReplicas = list;
                 }
             }
             var numTaggedFields = reader.ReadUnsignedVarint();

@@ -38,12 +38,13 @@ public sealed partial class ListTransactionsRequest : global::Gregor.Protocol.IR
             }
             else
             {
-                var list = new global::System.Collections.Generic.List<string>(count);
+                var list = this.StateFilters;
+                list.Clear();
+                list.EnsureCapacity(count);
                 for (var i = 0; i < count; i++)
                 {
                     list.Add(reader.ReadString(true));
                 }
-                this.StateFilters = list;
             }
         }
         {
@@ -54,12 +55,13 @@ public sealed partial class ListTransactionsRequest : global::Gregor.Protocol.IR
             }
             else
             {
-                var list = new global::System.Collections.Generic.List<long>(count);
+                var list = this.ProducerIdFilters;
+                list.Clear();
+                list.EnsureCapacity(count);
                 for (var i = 0; i < count; i++)
                 {
                     list.Add(reader.ReadInt64());
                 }
-                this.ProducerIdFilters = list;
             }
         }
         if (version >= 1)

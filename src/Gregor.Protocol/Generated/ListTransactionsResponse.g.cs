@@ -42,12 +42,13 @@ public sealed partial class ListTransactionsResponse : global::Gregor.Protocol.I
             }
             else
             {
-                var list = new global::System.Collections.Generic.List<string>(count);
+                var list = this.UnknownStateFilters;
+                list.Clear();
+                list.EnsureCapacity(count);
                 for (var i = 0; i < count; i++)
                 {
                     list.Add(reader.ReadString(true));
                 }
-                this.UnknownStateFilters = list;
             }
         }
         {
@@ -58,14 +59,15 @@ public sealed partial class ListTransactionsResponse : global::Gregor.Protocol.I
             }
             else
             {
-                var list = new global::System.Collections.Generic.List<global::Gregor.Protocol.Messages.ListTransactionsResponse.TransactionStateData>(count);
+                var list = this.TransactionStates;
+                list.Clear();
+                list.EnsureCapacity(count);
                 for (var i = 0; i < count; i++)
                 {
                     var element = new global::Gregor.Protocol.Messages.ListTransactionsResponse.TransactionStateData();
                     element.Read(ref reader, version);
                     list.Add(element);
                 }
-                this.TransactionStates = list;
             }
         }
         var numTaggedFields = reader.ReadUnsignedVarint();

@@ -49,14 +49,15 @@ public sealed partial class MetadataResponse : global::Gregor.Protocol.IResponse
             }
             else
             {
-                var list = new global::System.Collections.Generic.List<global::Gregor.Protocol.Messages.MetadataResponse.MetadataResponseBroker>(count);
+                var list = this.Brokers;
+                list.Clear();
+                list.EnsureCapacity(count);
                 for (var i = 0; i < count; i++)
                 {
                     var element = new global::Gregor.Protocol.Messages.MetadataResponse.MetadataResponseBroker();
                     element.Read(ref reader, version);
                     list.Add(element);
                 }
-                this.Brokers = list;
             }
         }
         if (version >= 2)
@@ -75,14 +76,15 @@ public sealed partial class MetadataResponse : global::Gregor.Protocol.IResponse
             }
             else
             {
-                var list = new global::System.Collections.Generic.List<global::Gregor.Protocol.Messages.MetadataResponse.MetadataResponseTopic>(count);
+                var list = this.Topics;
+                list.Clear();
+                list.EnsureCapacity(count);
                 for (var i = 0; i < count; i++)
                 {
                     var element = new global::Gregor.Protocol.Messages.MetadataResponse.MetadataResponseTopic();
                     element.Read(ref reader, version);
                     list.Add(element);
                 }
-                this.Topics = list;
             }
         }
         if (version >= 8 && version <= 10)
@@ -440,14 +442,15 @@ public sealed partial class MetadataResponse : global::Gregor.Protocol.IResponse
                 }
                 else
                 {
-                    var list = new global::System.Collections.Generic.List<global::Gregor.Protocol.Messages.MetadataResponse.MetadataResponsePartition>(count);
+                    var list = this.Partitions;
+                    list.Clear();
+                    list.EnsureCapacity(count);
                     for (var i = 0; i < count; i++)
                     {
                         var element = new global::Gregor.Protocol.Messages.MetadataResponse.MetadataResponsePartition();
                         element.Read(ref reader, version);
                         list.Add(element);
                     }
-                    this.Partitions = list;
                 }
             }
             if (version >= 8)
@@ -652,12 +655,13 @@ public sealed partial class MetadataResponse : global::Gregor.Protocol.IResponse
                 }
                 else
                 {
-                    var list = new global::System.Collections.Generic.List<int>(count);
+                    var list = this.ReplicaNodes;
+                    list.Clear();
+                    list.EnsureCapacity(count);
                     for (var i = 0; i < count; i++)
                     {
                         list.Add(reader.ReadInt32());
                     }
-                    this.ReplicaNodes = list;
                 }
             }
             {
@@ -668,12 +672,13 @@ public sealed partial class MetadataResponse : global::Gregor.Protocol.IResponse
                 }
                 else
                 {
-                    var list = new global::System.Collections.Generic.List<int>(count);
+                    var list = this.IsrNodes;
+                    list.Clear();
+                    list.EnsureCapacity(count);
                     for (var i = 0; i < count; i++)
                     {
                         list.Add(reader.ReadInt32());
                     }
-                    this.IsrNodes = list;
                 }
             }
             if (version >= 5)
@@ -686,12 +691,13 @@ public sealed partial class MetadataResponse : global::Gregor.Protocol.IResponse
                     }
                     else
                     {
-                        var list = new global::System.Collections.Generic.List<int>(count);
+                        var list = this.OfflineReplicas;
+                        list.Clear();
+                        list.EnsureCapacity(count);
                         for (var i = 0; i < count; i++)
                         {
                             list.Add(reader.ReadInt32());
                         }
-                        this.OfflineReplicas = list;
                     }
                 }
             }

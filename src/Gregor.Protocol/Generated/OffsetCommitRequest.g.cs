@@ -62,14 +62,15 @@ public sealed partial class OffsetCommitRequest : global::Gregor.Protocol.IReque
             }
             else
             {
-                var list = new global::System.Collections.Generic.List<global::Gregor.Protocol.Messages.OffsetCommitRequest.OffsetCommitRequestTopic>(count);
+                var list = this.Topics;
+                list.Clear();
+                list.EnsureCapacity(count);
                 for (var i = 0; i < count; i++)
                 {
                     var element = new global::Gregor.Protocol.Messages.OffsetCommitRequest.OffsetCommitRequestTopic();
                     element.Read(ref reader, version);
                     list.Add(element);
                 }
-                this.Topics = list;
             }
         }
         if (version >= 8)
@@ -263,14 +264,15 @@ public sealed partial class OffsetCommitRequest : global::Gregor.Protocol.IReque
                 }
                 else
                 {
-                    var list = new global::System.Collections.Generic.List<global::Gregor.Protocol.Messages.OffsetCommitRequest.OffsetCommitRequestPartition>(count);
+                    var list = this.Partitions;
+                    list.Clear();
+                    list.EnsureCapacity(count);
                     for (var i = 0; i < count; i++)
                     {
                         var element = new global::Gregor.Protocol.Messages.OffsetCommitRequest.OffsetCommitRequestPartition();
                         element.Read(ref reader, version);
                         list.Add(element);
                     }
-                    this.Partitions = list;
                 }
             }
             if (version >= 8)

@@ -41,14 +41,15 @@ public sealed partial class OffsetCommitResponse : global::Gregor.Protocol.IResp
             }
             else
             {
-                var list = new global::System.Collections.Generic.List<global::Gregor.Protocol.Messages.OffsetCommitResponse.OffsetCommitResponseTopic>(count);
+                var list = this.Topics;
+                list.Clear();
+                list.EnsureCapacity(count);
                 for (var i = 0; i < count; i++)
                 {
                     var element = new global::Gregor.Protocol.Messages.OffsetCommitResponse.OffsetCommitResponseTopic();
                     element.Read(ref reader, version);
                     list.Add(element);
                 }
-                this.Topics = list;
             }
         }
         if (version >= 8)
@@ -187,14 +188,15 @@ public sealed partial class OffsetCommitResponse : global::Gregor.Protocol.IResp
                 }
                 else
                 {
-                    var list = new global::System.Collections.Generic.List<global::Gregor.Protocol.Messages.OffsetCommitResponse.OffsetCommitResponsePartition>(count);
+                    var list = this.Partitions;
+                    list.Clear();
+                    list.EnsureCapacity(count);
                     for (var i = 0; i < count; i++)
                     {
                         var element = new global::Gregor.Protocol.Messages.OffsetCommitResponse.OffsetCommitResponsePartition();
                         element.Read(ref reader, version);
                         list.Add(element);
                     }
-                    this.Partitions = list;
                 }
             }
             if (version >= 8)

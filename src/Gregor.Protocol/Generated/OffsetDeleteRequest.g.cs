@@ -37,14 +37,15 @@ public sealed partial class OffsetDeleteRequest : global::Gregor.Protocol.IReque
             }
             else
             {
-                var list = new global::System.Collections.Generic.List<global::Gregor.Protocol.Messages.OffsetDeleteRequest.OffsetDeleteRequestTopic>(count);
+                var list = this.Topics;
+                list.Clear();
+                list.EnsureCapacity(count);
                 for (var i = 0; i < count; i++)
                 {
                     var element = new global::Gregor.Protocol.Messages.OffsetDeleteRequest.OffsetDeleteRequestTopic();
                     element.Read(ref reader, version);
                     list.Add(element);
                 }
-                this.Topics = list;
             }
         }
     }
@@ -129,14 +130,15 @@ public sealed partial class OffsetDeleteRequest : global::Gregor.Protocol.IReque
                 }
                 else
                 {
-                    var list = new global::System.Collections.Generic.List<global::Gregor.Protocol.Messages.OffsetDeleteRequest.OffsetDeleteRequestPartition>(count);
+                    var list = this.Partitions;
+                    list.Clear();
+                    list.EnsureCapacity(count);
                     for (var i = 0; i < count; i++)
                     {
                         var element = new global::Gregor.Protocol.Messages.OffsetDeleteRequest.OffsetDeleteRequestPartition();
                         element.Read(ref reader, version);
                         list.Add(element);
                     }
-                    this.Partitions = list;
                 }
             }
         }

@@ -40,14 +40,15 @@ public sealed partial class OffsetDeleteResponse : global::Gregor.Protocol.IResp
             }
             else
             {
-                var list = new global::System.Collections.Generic.List<global::Gregor.Protocol.Messages.OffsetDeleteResponse.OffsetDeleteResponseTopic>(count);
+                var list = this.Topics;
+                list.Clear();
+                list.EnsureCapacity(count);
                 for (var i = 0; i < count; i++)
                 {
                     var element = new global::Gregor.Protocol.Messages.OffsetDeleteResponse.OffsetDeleteResponseTopic();
                     element.Read(ref reader, version);
                     list.Add(element);
                 }
-                this.Topics = list;
             }
         }
     }
@@ -138,14 +139,15 @@ public sealed partial class OffsetDeleteResponse : global::Gregor.Protocol.IResp
                 }
                 else
                 {
-                    var list = new global::System.Collections.Generic.List<global::Gregor.Protocol.Messages.OffsetDeleteResponse.OffsetDeleteResponsePartition>(count);
+                    var list = this.Partitions;
+                    list.Clear();
+                    list.EnsureCapacity(count);
                     for (var i = 0; i < count; i++)
                     {
                         var element = new global::Gregor.Protocol.Messages.OffsetDeleteResponse.OffsetDeleteResponsePartition();
                         element.Read(ref reader, version);
                         list.Add(element);
                     }
-                    this.Partitions = list;
                 }
             }
         }

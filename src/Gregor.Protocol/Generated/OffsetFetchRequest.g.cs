@@ -72,14 +72,15 @@ public sealed partial class OffsetFetchRequest : global::Gregor.Protocol.IReques
                 }
                 else
                 {
-                    var list = new global::System.Collections.Generic.List<global::Gregor.Protocol.Messages.OffsetFetchRequest.OffsetFetchRequestGroup>(count);
+                    var list = this.Groups;
+                    list.Clear();
+                    list.EnsureCapacity(count);
                     for (var i = 0; i < count; i++)
                     {
                         var element = new global::Gregor.Protocol.Messages.OffsetFetchRequest.OffsetFetchRequestGroup();
                         element.Read(ref reader, version);
                         list.Add(element);
                     }
-                    this.Groups = list;
                 }
             }
         }
@@ -311,12 +312,13 @@ public sealed partial class OffsetFetchRequest : global::Gregor.Protocol.IReques
                     }
                     else
                     {
-                        var list = new global::System.Collections.Generic.List<int>(count);
+                        var list = this.PartitionIndexes;
+                        list.Clear();
+                        list.EnsureCapacity(count);
                         for (var i = 0; i < count; i++)
                         {
                             list.Add(reader.ReadInt32());
                         }
-                        this.PartitionIndexes = list;
                     }
                 }
             }
@@ -679,12 +681,13 @@ public sealed partial class OffsetFetchRequest : global::Gregor.Protocol.IReques
                     }
                     else
                     {
-                        var list = new global::System.Collections.Generic.List<int>(count);
+                        var list = this.PartitionIndexes;
+                        list.Clear();
+                        list.EnsureCapacity(count);
                         for (var i = 0; i < count; i++)
                         {
                             list.Add(reader.ReadInt32());
                         }
-                        this.PartitionIndexes = list;
                     }
                 }
             }

@@ -47,14 +47,15 @@ public sealed partial class OffsetFetchResponse : global::Gregor.Protocol.IRespo
                 }
                 else
                 {
-                    var list = new global::System.Collections.Generic.List<global::Gregor.Protocol.Messages.OffsetFetchResponse.OffsetFetchResponseTopic>(count);
+                    var list = this.Topics;
+                    list.Clear();
+                    list.EnsureCapacity(count);
                     for (var i = 0; i < count; i++)
                     {
                         var element = new global::Gregor.Protocol.Messages.OffsetFetchResponse.OffsetFetchResponseTopic();
                         element.Read(ref reader, version);
                         list.Add(element);
                     }
-                    this.Topics = list;
                 }
             }
         }
@@ -72,14 +73,15 @@ public sealed partial class OffsetFetchResponse : global::Gregor.Protocol.IRespo
                 }
                 else
                 {
-                    var list = new global::System.Collections.Generic.List<global::Gregor.Protocol.Messages.OffsetFetchResponse.OffsetFetchResponseGroup>(count);
+                    var list = this.Groups;
+                    list.Clear();
+                    list.EnsureCapacity(count);
                     for (var i = 0; i < count; i++)
                     {
                         var element = new global::Gregor.Protocol.Messages.OffsetFetchResponse.OffsetFetchResponseGroup();
                         element.Read(ref reader, version);
                         list.Add(element);
                     }
-                    this.Groups = list;
                 }
             }
         }
@@ -288,14 +290,15 @@ public sealed partial class OffsetFetchResponse : global::Gregor.Protocol.IRespo
                     }
                     else
                     {
-                        var list = new global::System.Collections.Generic.List<global::Gregor.Protocol.Messages.OffsetFetchResponse.OffsetFetchResponsePartition>(count);
+                        var list = this.Partitions;
+                        list.Clear();
+                        list.EnsureCapacity(count);
                         for (var i = 0; i < count; i++)
                         {
                             var element = new global::Gregor.Protocol.Messages.OffsetFetchResponse.OffsetFetchResponsePartition();
                             element.Read(ref reader, version);
                             list.Add(element);
                         }
-                        this.Partitions = list;
                     }
                 }
             }
@@ -651,14 +654,15 @@ public sealed partial class OffsetFetchResponse : global::Gregor.Protocol.IRespo
                     }
                     else
                     {
-                        var list = new global::System.Collections.Generic.List<global::Gregor.Protocol.Messages.OffsetFetchResponse.OffsetFetchResponseTopics>(count);
+                        var list = this.Topics;
+                        list.Clear();
+                        list.EnsureCapacity(count);
                         for (var i = 0; i < count; i++)
                         {
                             var element = new global::Gregor.Protocol.Messages.OffsetFetchResponse.OffsetFetchResponseTopics();
                             element.Read(ref reader, version);
                             list.Add(element);
                         }
-                        this.Topics = list;
                     }
                 }
             }
@@ -836,14 +840,15 @@ public sealed partial class OffsetFetchResponse : global::Gregor.Protocol.IRespo
                     }
                     else
                     {
-                        var list = new global::System.Collections.Generic.List<global::Gregor.Protocol.Messages.OffsetFetchResponse.OffsetFetchResponsePartitions>(count);
+                        var list = this.Partitions;
+                        list.Clear();
+                        list.EnsureCapacity(count);
                         for (var i = 0; i < count; i++)
                         {
                             var element = new global::Gregor.Protocol.Messages.OffsetFetchResponse.OffsetFetchResponsePartitions();
                             element.Read(ref reader, version);
                             list.Add(element);
                         }
-                        this.Partitions = list;
                     }
                 }
             }

@@ -41,14 +41,15 @@ public sealed partial class OffsetForLeaderEpochRequest : global::Gregor.Protoco
             }
             else
             {
-                var list = new global::System.Collections.Generic.List<global::Gregor.Protocol.Messages.OffsetForLeaderEpochRequest.OffsetForLeaderTopic>(count);
+                var list = this.Topics;
+                list.Clear();
+                list.EnsureCapacity(count);
                 for (var i = 0; i < count; i++)
                 {
                     var element = new global::Gregor.Protocol.Messages.OffsetForLeaderEpochRequest.OffsetForLeaderTopic();
                     element.Read(ref reader, version);
                     list.Add(element);
                 }
-                this.Topics = list;
             }
         }
         if (version >= 4)
@@ -187,14 +188,15 @@ public sealed partial class OffsetForLeaderEpochRequest : global::Gregor.Protoco
                 }
                 else
                 {
-                    var list = new global::System.Collections.Generic.List<global::Gregor.Protocol.Messages.OffsetForLeaderEpochRequest.OffsetForLeaderPartition>(count);
+                    var list = this.Partitions;
+                    list.Clear();
+                    list.EnsureCapacity(count);
                     for (var i = 0; i < count; i++)
                     {
                         var element = new global::Gregor.Protocol.Messages.OffsetForLeaderEpochRequest.OffsetForLeaderPartition();
                         element.Read(ref reader, version);
                         list.Add(element);
                     }
-                    this.Partitions = list;
                 }
             }
             if (version >= 4)

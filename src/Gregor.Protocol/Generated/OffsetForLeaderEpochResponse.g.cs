@@ -41,14 +41,15 @@ public sealed partial class OffsetForLeaderEpochResponse : global::Gregor.Protoc
             }
             else
             {
-                var list = new global::System.Collections.Generic.List<global::Gregor.Protocol.Messages.OffsetForLeaderEpochResponse.OffsetForLeaderTopicResult>(count);
+                var list = this.Topics;
+                list.Clear();
+                list.EnsureCapacity(count);
                 for (var i = 0; i < count; i++)
                 {
                     var element = new global::Gregor.Protocol.Messages.OffsetForLeaderEpochResponse.OffsetForLeaderTopicResult();
                     element.Read(ref reader, version);
                     list.Add(element);
                 }
-                this.Topics = list;
             }
         }
         if (version >= 4)
@@ -187,14 +188,15 @@ public sealed partial class OffsetForLeaderEpochResponse : global::Gregor.Protoc
                 }
                 else
                 {
-                    var list = new global::System.Collections.Generic.List<global::Gregor.Protocol.Messages.OffsetForLeaderEpochResponse.EpochEndOffset>(count);
+                    var list = this.Partitions;
+                    list.Clear();
+                    list.EnsureCapacity(count);
                     for (var i = 0; i < count; i++)
                     {
                         var element = new global::Gregor.Protocol.Messages.OffsetForLeaderEpochResponse.EpochEndOffset();
                         element.Read(ref reader, version);
                         list.Add(element);
                     }
-                    this.Partitions = list;
                 }
             }
             if (version >= 4)

@@ -47,14 +47,15 @@ public sealed partial class ProduceRequest : global::Gregor.Protocol.IRequestMes
             }
             else
             {
-                var list = new global::System.Collections.Generic.List<global::Gregor.Protocol.Messages.ProduceRequest.TopicProduceData>(count);
+                var list = this.TopicData;
+                list.Clear();
+                list.EnsureCapacity(count);
                 for (var i = 0; i < count; i++)
                 {
                     var element = new global::Gregor.Protocol.Messages.ProduceRequest.TopicProduceData();
                     element.Read(ref reader, version);
                     list.Add(element);
                 }
-                this.TopicData = list;
             }
         }
         if (version >= 9)
@@ -209,14 +210,15 @@ public sealed partial class ProduceRequest : global::Gregor.Protocol.IRequestMes
                 }
                 else
                 {
-                    var list = new global::System.Collections.Generic.List<global::Gregor.Protocol.Messages.ProduceRequest.PartitionProduceData>(count);
+                    var list = this.PartitionData;
+                    list.Clear();
+                    list.EnsureCapacity(count);
                     for (var i = 0; i < count; i++)
                     {
                         var element = new global::Gregor.Protocol.Messages.ProduceRequest.PartitionProduceData();
                         element.Read(ref reader, version);
                         list.Add(element);
                     }
-                    this.PartitionData = list;
                 }
             }
             if (version >= 9)

@@ -39,14 +39,15 @@ public sealed partial class ProduceResponse : global::Gregor.Protocol.IResponseM
             }
             else
             {
-                var list = new global::System.Collections.Generic.List<global::Gregor.Protocol.Messages.ProduceResponse.TopicProduceResponse>(count);
+                var list = this.Responses;
+                list.Clear();
+                list.EnsureCapacity(count);
                 for (var i = 0; i < count; i++)
                 {
                     var element = new global::Gregor.Protocol.Messages.ProduceResponse.TopicProduceResponse();
                     element.Read(ref reader, version);
                     list.Add(element);
                 }
-                this.Responses = list;
             }
         }
         if (version >= 1)
@@ -75,14 +76,15 @@ public sealed partial class ProduceResponse : global::Gregor.Protocol.IResponseM
                                 }
                                 else
                                 {
-                                    var list = new global::System.Collections.Generic.List<global::Gregor.Protocol.Messages.ProduceResponse.NodeEndpoint>(count);
+                                    var list = this.NodeEndpoints;
+                                    list.Clear();
+                                    list.EnsureCapacity(count);
                                     for (var i = 0; i < count; i++)
                                     {
                                         var element = new global::Gregor.Protocol.Messages.ProduceResponse.NodeEndpoint();
                                         element.Read(ref reader, version);
                                         list.Add(element);
                                     }
-                                    this.NodeEndpoints = list;
                                 }
                             }
                             reader.EndTaggedField(tagStart, tagSize);
@@ -278,14 +280,15 @@ public sealed partial class ProduceResponse : global::Gregor.Protocol.IResponseM
                 }
                 else
                 {
-                    var list = new global::System.Collections.Generic.List<global::Gregor.Protocol.Messages.ProduceResponse.PartitionProduceResponse>(count);
+                    var list = this.PartitionResponses;
+                    list.Clear();
+                    list.EnsureCapacity(count);
                     for (var i = 0; i < count; i++)
                     {
                         var element = new global::Gregor.Protocol.Messages.ProduceResponse.PartitionProduceResponse();
                         element.Read(ref reader, version);
                         list.Add(element);
                     }
-                    this.PartitionResponses = list;
                 }
             }
             if (version >= 9)
@@ -432,14 +435,15 @@ public sealed partial class ProduceResponse : global::Gregor.Protocol.IResponseM
                     }
                     else
                     {
-                        var list = new global::System.Collections.Generic.List<global::Gregor.Protocol.Messages.ProduceResponse.BatchIndexAndErrorMessage>(count);
+                        var list = this.RecordErrors;
+                        list.Clear();
+                        list.EnsureCapacity(count);
                         for (var i = 0; i < count; i++)
                         {
                             var element = new global::Gregor.Protocol.Messages.ProduceResponse.BatchIndexAndErrorMessage();
                             element.Read(ref reader, version);
                             list.Add(element);
                         }
-                        this.RecordErrors = list;
                     }
                 }
             }
@@ -461,11 +465,7 @@ public sealed partial class ProduceResponse : global::Gregor.Protocol.IResponseM
                             if (version >= 10)
                             {
                                 var tagStart = reader.Position;
-                                {
-                                    var value = new global::Gregor.Protocol.Messages.ProduceResponse.LeaderIdAndEpoch();
-                                    value.Read(ref reader, version);
-                                    this.CurrentLeader = value;
-                                }
+                                this.CurrentLeader.Read(ref reader, version);
                                 reader.EndTaggedField(tagStart, tagSize);
                                 break;
                             }

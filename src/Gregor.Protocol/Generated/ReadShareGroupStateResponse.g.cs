@@ -34,14 +34,15 @@ public sealed partial class ReadShareGroupStateResponse : global::Gregor.Protoco
             }
             else
             {
-                var list = new global::System.Collections.Generic.List<global::Gregor.Protocol.Messages.ReadShareGroupStateResponse.ReadStateResult>(count);
+                var list = this.Results;
+                list.Clear();
+                list.EnsureCapacity(count);
                 for (var i = 0; i < count; i++)
                 {
                     var element = new global::Gregor.Protocol.Messages.ReadShareGroupStateResponse.ReadStateResult();
                     element.Read(ref reader, version);
                     list.Add(element);
                 }
-                this.Results = list;
             }
         }
         var numTaggedFields = reader.ReadUnsignedVarint();
@@ -146,14 +147,15 @@ public sealed partial class ReadShareGroupStateResponse : global::Gregor.Protoco
                 }
                 else
                 {
-                    var list = new global::System.Collections.Generic.List<global::Gregor.Protocol.Messages.ReadShareGroupStateResponse.PartitionResult>(count);
+                    var list = this.Partitions;
+                    list.Clear();
+                    list.EnsureCapacity(count);
                     for (var i = 0; i < count; i++)
                     {
                         var element = new global::Gregor.Protocol.Messages.ReadShareGroupStateResponse.PartitionResult();
                         element.Read(ref reader, version);
                         list.Add(element);
                     }
-                    this.Partitions = list;
                 }
             }
             var numTaggedFields = reader.ReadUnsignedVarint();
@@ -269,14 +271,15 @@ public sealed partial class ReadShareGroupStateResponse : global::Gregor.Protoco
                 }
                 else
                 {
-                    var list = new global::System.Collections.Generic.List<global::Gregor.Protocol.Messages.ReadShareGroupStateResponse.StateBatch>(count);
+                    var list = this.StateBatches;
+                    list.Clear();
+                    list.EnsureCapacity(count);
                     for (var i = 0; i < count; i++)
                     {
                         var element = new global::Gregor.Protocol.Messages.ReadShareGroupStateResponse.StateBatch();
                         element.Read(ref reader, version);
                         list.Add(element);
                     }
-                    this.StateBatches = list;
                 }
             }
             var numTaggedFields = reader.ReadUnsignedVarint();

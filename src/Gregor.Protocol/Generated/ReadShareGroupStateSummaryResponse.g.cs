@@ -34,14 +34,15 @@ public sealed partial class ReadShareGroupStateSummaryResponse : global::Gregor.
             }
             else
             {
-                var list = new global::System.Collections.Generic.List<global::Gregor.Protocol.Messages.ReadShareGroupStateSummaryResponse.ReadStateSummaryResult>(count);
+                var list = this.Results;
+                list.Clear();
+                list.EnsureCapacity(count);
                 for (var i = 0; i < count; i++)
                 {
                     var element = new global::Gregor.Protocol.Messages.ReadShareGroupStateSummaryResponse.ReadStateSummaryResult();
                     element.Read(ref reader, version);
                     list.Add(element);
                 }
-                this.Results = list;
             }
         }
         var numTaggedFields = reader.ReadUnsignedVarint();
@@ -146,14 +147,15 @@ public sealed partial class ReadShareGroupStateSummaryResponse : global::Gregor.
                 }
                 else
                 {
-                    var list = new global::System.Collections.Generic.List<global::Gregor.Protocol.Messages.ReadShareGroupStateSummaryResponse.PartitionResult>(count);
+                    var list = this.Partitions;
+                    list.Clear();
+                    list.EnsureCapacity(count);
                     for (var i = 0; i < count; i++)
                     {
                         var element = new global::Gregor.Protocol.Messages.ReadShareGroupStateSummaryResponse.PartitionResult();
                         element.Read(ref reader, version);
                         list.Add(element);
                     }
-                    this.Partitions = list;
                 }
             }
             var numTaggedFields = reader.ReadUnsignedVarint();

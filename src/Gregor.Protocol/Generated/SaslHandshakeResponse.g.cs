@@ -37,12 +37,13 @@ public sealed partial class SaslHandshakeResponse : global::Gregor.Protocol.IRes
             }
             else
             {
-                var list = new global::System.Collections.Generic.List<string>(count);
+                var list = this.Mechanisms;
+                list.Clear();
+                list.EnsureCapacity(count);
                 for (var i = 0; i < count; i++)
                 {
                     list.Add(reader.ReadString(false));
                 }
-                this.Mechanisms = list;
             }
         }
     }

@@ -43,14 +43,15 @@ public sealed partial class ShareAcknowledgeRequest : global::Gregor.Protocol.IR
             }
             else
             {
-                var list = new global::System.Collections.Generic.List<global::Gregor.Protocol.Messages.ShareAcknowledgeRequest.AcknowledgeTopic>(count);
+                var list = this.Topics;
+                list.Clear();
+                list.EnsureCapacity(count);
                 for (var i = 0; i < count; i++)
                 {
                     var element = new global::Gregor.Protocol.Messages.ShareAcknowledgeRequest.AcknowledgeTopic();
                     element.Read(ref reader, version);
                     list.Add(element);
                 }
-                this.Topics = list;
             }
         }
         var numTaggedFields = reader.ReadUnsignedVarint();
@@ -173,14 +174,15 @@ public sealed partial class ShareAcknowledgeRequest : global::Gregor.Protocol.IR
                 }
                 else
                 {
-                    var list = new global::System.Collections.Generic.List<global::Gregor.Protocol.Messages.ShareAcknowledgeRequest.AcknowledgePartition>(count);
+                    var list = this.Partitions;
+                    list.Clear();
+                    list.EnsureCapacity(count);
                     for (var i = 0; i < count; i++)
                     {
                         var element = new global::Gregor.Protocol.Messages.ShareAcknowledgeRequest.AcknowledgePartition();
                         element.Read(ref reader, version);
                         list.Add(element);
                     }
-                    this.Partitions = list;
                 }
             }
             var numTaggedFields = reader.ReadUnsignedVarint();
@@ -284,14 +286,15 @@ public sealed partial class ShareAcknowledgeRequest : global::Gregor.Protocol.IR
                 }
                 else
                 {
-                    var list = new global::System.Collections.Generic.List<global::Gregor.Protocol.Messages.ShareAcknowledgeRequest.AcknowledgementBatch>(count);
+                    var list = this.AcknowledgementBatches;
+                    list.Clear();
+                    list.EnsureCapacity(count);
                     for (var i = 0; i < count; i++)
                     {
                         var element = new global::Gregor.Protocol.Messages.ShareAcknowledgeRequest.AcknowledgementBatch();
                         element.Read(ref reader, version);
                         list.Add(element);
                     }
-                    this.AcknowledgementBatches = list;
                 }
             }
             var numTaggedFields = reader.ReadUnsignedVarint();
@@ -398,12 +401,13 @@ public sealed partial class ShareAcknowledgeRequest : global::Gregor.Protocol.IR
                 }
                 else
                 {
-                    var list = new global::System.Collections.Generic.List<sbyte>(count);
+                    var list = this.AcknowledgeTypes;
+                    list.Clear();
+                    list.EnsureCapacity(count);
                     for (var i = 0; i < count; i++)
                     {
                         list.Add(reader.ReadInt8());
                     }
-                    this.AcknowledgeTypes = list;
                 }
             }
             var numTaggedFields = reader.ReadUnsignedVarint();

@@ -45,14 +45,15 @@ public sealed partial class ShareAcknowledgeResponse : global::Gregor.Protocol.I
             }
             else
             {
-                var list = new global::System.Collections.Generic.List<global::Gregor.Protocol.Messages.ShareAcknowledgeResponse.ShareAcknowledgeTopicResponse>(count);
+                var list = this.Responses;
+                list.Clear();
+                list.EnsureCapacity(count);
                 for (var i = 0; i < count; i++)
                 {
                     var element = new global::Gregor.Protocol.Messages.ShareAcknowledgeResponse.ShareAcknowledgeTopicResponse();
                     element.Read(ref reader, version);
                     list.Add(element);
                 }
-                this.Responses = list;
             }
         }
         {
@@ -63,14 +64,15 @@ public sealed partial class ShareAcknowledgeResponse : global::Gregor.Protocol.I
             }
             else
             {
-                var list = new global::System.Collections.Generic.List<global::Gregor.Protocol.Messages.ShareAcknowledgeResponse.NodeEndpoint>(count);
+                var list = this.NodeEndpoints;
+                list.Clear();
+                list.EnsureCapacity(count);
                 for (var i = 0; i < count; i++)
                 {
                     var element = new global::Gregor.Protocol.Messages.ShareAcknowledgeResponse.NodeEndpoint();
                     element.Read(ref reader, version);
                     list.Add(element);
                 }
-                this.NodeEndpoints = list;
             }
         }
         var numTaggedFields = reader.ReadUnsignedVarint();
@@ -216,14 +218,15 @@ public sealed partial class ShareAcknowledgeResponse : global::Gregor.Protocol.I
                 }
                 else
                 {
-                    var list = new global::System.Collections.Generic.List<global::Gregor.Protocol.Messages.ShareAcknowledgeResponse.PartitionData>(count);
+                    var list = this.Partitions;
+                    list.Clear();
+                    list.EnsureCapacity(count);
                     for (var i = 0; i < count; i++)
                     {
                         var element = new global::Gregor.Protocol.Messages.ShareAcknowledgeResponse.PartitionData();
                         element.Read(ref reader, version);
                         list.Add(element);
                     }
-                    this.Partitions = list;
                 }
             }
             var numTaggedFields = reader.ReadUnsignedVarint();
@@ -325,11 +328,7 @@ public sealed partial class ShareAcknowledgeResponse : global::Gregor.Protocol.I
             this.PartitionIndex = reader.ReadInt32();
             this.ErrorCode = reader.ReadInt16();
             this.ErrorMessage = reader.ReadNullableString(true);
-            {
-                var value = new global::Gregor.Protocol.Messages.ShareAcknowledgeResponse.LeaderIdAndEpoch();
-                value.Read(ref reader, version);
-                this.CurrentLeader = value;
-            }
+            this.CurrentLeader.Read(ref reader, version);
             var numTaggedFields = reader.ReadUnsignedVarint();
             for (var t = 0u; t < numTaggedFields; t++)
             {

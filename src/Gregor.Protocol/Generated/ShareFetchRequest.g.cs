@@ -54,14 +54,15 @@ public sealed partial class ShareFetchRequest : global::Gregor.Protocol.IRequest
             }
             else
             {
-                var list = new global::System.Collections.Generic.List<global::Gregor.Protocol.Messages.ShareFetchRequest.FetchTopic>(count);
+                var list = this.Topics;
+                list.Clear();
+                list.EnsureCapacity(count);
                 for (var i = 0; i < count; i++)
                 {
                     var element = new global::Gregor.Protocol.Messages.ShareFetchRequest.FetchTopic();
                     element.Read(ref reader, version);
                     list.Add(element);
                 }
-                this.Topics = list;
             }
         }
         {
@@ -72,14 +73,15 @@ public sealed partial class ShareFetchRequest : global::Gregor.Protocol.IRequest
             }
             else
             {
-                var list = new global::System.Collections.Generic.List<global::Gregor.Protocol.Messages.ShareFetchRequest.ForgottenTopic>(count);
+                var list = this.ForgottenTopicsData;
+                list.Clear();
+                list.EnsureCapacity(count);
                 for (var i = 0; i < count; i++)
                 {
                     var element = new global::Gregor.Protocol.Messages.ShareFetchRequest.ForgottenTopic();
                     element.Read(ref reader, version);
                     list.Add(element);
                 }
-                this.ForgottenTopicsData = list;
             }
         }
         var numTaggedFields = reader.ReadUnsignedVarint();
@@ -243,14 +245,15 @@ public sealed partial class ShareFetchRequest : global::Gregor.Protocol.IRequest
                 }
                 else
                 {
-                    var list = new global::System.Collections.Generic.List<global::Gregor.Protocol.Messages.ShareFetchRequest.FetchPartition>(count);
+                    var list = this.Partitions;
+                    list.Clear();
+                    list.EnsureCapacity(count);
                     for (var i = 0; i < count; i++)
                     {
                         var element = new global::Gregor.Protocol.Messages.ShareFetchRequest.FetchPartition();
                         element.Read(ref reader, version);
                         list.Add(element);
                     }
-                    this.Partitions = list;
                 }
             }
             var numTaggedFields = reader.ReadUnsignedVarint();
@@ -357,14 +360,15 @@ public sealed partial class ShareFetchRequest : global::Gregor.Protocol.IRequest
                 }
                 else
                 {
-                    var list = new global::System.Collections.Generic.List<global::Gregor.Protocol.Messages.ShareFetchRequest.AcknowledgementBatch>(count);
+                    var list = this.AcknowledgementBatches;
+                    list.Clear();
+                    list.EnsureCapacity(count);
                     for (var i = 0; i < count; i++)
                     {
                         var element = new global::Gregor.Protocol.Messages.ShareFetchRequest.AcknowledgementBatch();
                         element.Read(ref reader, version);
                         list.Add(element);
                     }
-                    this.AcknowledgementBatches = list;
                 }
             }
             var numTaggedFields = reader.ReadUnsignedVarint();
@@ -477,12 +481,13 @@ public sealed partial class ShareFetchRequest : global::Gregor.Protocol.IRequest
                 }
                 else
                 {
-                    var list = new global::System.Collections.Generic.List<sbyte>(count);
+                    var list = this.AcknowledgeTypes;
+                    list.Clear();
+                    list.EnsureCapacity(count);
                     for (var i = 0; i < count; i++)
                     {
                         list.Add(reader.ReadInt8());
                     }
-                    this.AcknowledgeTypes = list;
                 }
             }
             var numTaggedFields = reader.ReadUnsignedVarint();
@@ -589,12 +594,13 @@ public sealed partial class ShareFetchRequest : global::Gregor.Protocol.IRequest
                 }
                 else
                 {
-                    var list = new global::System.Collections.Generic.List<int>(count);
+                    var list = this.Partitions;
+                    list.Clear();
+                    list.EnsureCapacity(count);
                     for (var i = 0; i < count; i++)
                     {
                         list.Add(reader.ReadInt32());
                     }
-                    this.Partitions = list;
                 }
             }
             var numTaggedFields = reader.ReadUnsignedVarint();

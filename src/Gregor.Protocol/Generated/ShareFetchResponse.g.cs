@@ -45,14 +45,15 @@ public sealed partial class ShareFetchResponse : global::Gregor.Protocol.IRespon
             }
             else
             {
-                var list = new global::System.Collections.Generic.List<global::Gregor.Protocol.Messages.ShareFetchResponse.ShareFetchableTopicResponse>(count);
+                var list = this.Responses;
+                list.Clear();
+                list.EnsureCapacity(count);
                 for (var i = 0; i < count; i++)
                 {
                     var element = new global::Gregor.Protocol.Messages.ShareFetchResponse.ShareFetchableTopicResponse();
                     element.Read(ref reader, version);
                     list.Add(element);
                 }
-                this.Responses = list;
             }
         }
         {
@@ -63,14 +64,15 @@ public sealed partial class ShareFetchResponse : global::Gregor.Protocol.IRespon
             }
             else
             {
-                var list = new global::System.Collections.Generic.List<global::Gregor.Protocol.Messages.ShareFetchResponse.NodeEndpoint>(count);
+                var list = this.NodeEndpoints;
+                list.Clear();
+                list.EnsureCapacity(count);
                 for (var i = 0; i < count; i++)
                 {
                     var element = new global::Gregor.Protocol.Messages.ShareFetchResponse.NodeEndpoint();
                     element.Read(ref reader, version);
                     list.Add(element);
                 }
-                this.NodeEndpoints = list;
             }
         }
         var numTaggedFields = reader.ReadUnsignedVarint();
@@ -216,14 +218,15 @@ public sealed partial class ShareFetchResponse : global::Gregor.Protocol.IRespon
                 }
                 else
                 {
-                    var list = new global::System.Collections.Generic.List<global::Gregor.Protocol.Messages.ShareFetchResponse.PartitionData>(count);
+                    var list = this.Partitions;
+                    list.Clear();
+                    list.EnsureCapacity(count);
                     for (var i = 0; i < count; i++)
                     {
                         var element = new global::Gregor.Protocol.Messages.ShareFetchResponse.PartitionData();
                         element.Read(ref reader, version);
                         list.Add(element);
                     }
-                    this.Partitions = list;
                 }
             }
             var numTaggedFields = reader.ReadUnsignedVarint();
@@ -335,11 +338,7 @@ public sealed partial class ShareFetchResponse : global::Gregor.Protocol.IRespon
             this.ErrorMessage = reader.ReadNullableString(true);
             this.AcknowledgeErrorCode = reader.ReadInt16();
             this.AcknowledgeErrorMessage = reader.ReadNullableString(true);
-            {
-                var value = new global::Gregor.Protocol.Messages.ShareFetchResponse.LeaderIdAndEpoch();
-                value.Read(ref reader, version);
-                this.CurrentLeader = value;
-            }
+            this.CurrentLeader.Read(ref reader, version);
             this.Records = reader.ReadRecords(true);
             {
                 var count = reader.ReadArrayLength(true);
@@ -349,14 +348,15 @@ public sealed partial class ShareFetchResponse : global::Gregor.Protocol.IRespon
                 }
                 else
                 {
-                    var list = new global::System.Collections.Generic.List<global::Gregor.Protocol.Messages.ShareFetchResponse.AcquiredRecords>(count);
+                    var list = this.AcquiredRecords;
+                    list.Clear();
+                    list.EnsureCapacity(count);
                     for (var i = 0; i < count; i++)
                     {
                         var element = new global::Gregor.Protocol.Messages.ShareFetchResponse.AcquiredRecords();
                         element.Read(ref reader, version);
                         list.Add(element);
                     }
-                    this.AcquiredRecords = list;
                 }
             }
             var numTaggedFields = reader.ReadUnsignedVarint();

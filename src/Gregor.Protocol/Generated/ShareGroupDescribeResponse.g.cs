@@ -37,14 +37,15 @@ public sealed partial class ShareGroupDescribeResponse : global::Gregor.Protocol
             }
             else
             {
-                var list = new global::System.Collections.Generic.List<global::Gregor.Protocol.Messages.ShareGroupDescribeResponse.DescribedGroup>(count);
+                var list = this.Groups;
+                list.Clear();
+                list.EnsureCapacity(count);
                 for (var i = 0; i < count; i++)
                 {
                     var element = new global::Gregor.Protocol.Messages.ShareGroupDescribeResponse.DescribedGroup();
                     element.Read(ref reader, version);
                     list.Add(element);
                 }
-                this.Groups = list;
             }
         }
         var numTaggedFields = reader.ReadUnsignedVarint();
@@ -158,12 +159,13 @@ public sealed partial class ShareGroupDescribeResponse : global::Gregor.Protocol
                 }
                 else
                 {
-                    var list = new global::System.Collections.Generic.List<int>(count);
+                    var list = this.Partitions;
+                    list.Clear();
+                    list.EnsureCapacity(count);
                     for (var i = 0; i < count; i++)
                     {
                         list.Add(reader.ReadInt32());
                     }
-                    this.Partitions = list;
                 }
             }
             var numTaggedFields = reader.ReadUnsignedVarint();
@@ -267,14 +269,15 @@ public sealed partial class ShareGroupDescribeResponse : global::Gregor.Protocol
                 }
                 else
                 {
-                    var list = new global::System.Collections.Generic.List<global::Gregor.Protocol.Messages.ShareGroupDescribeResponse.TopicPartitions>(count);
+                    var list = this.TopicPartitions;
+                    list.Clear();
+                    list.EnsureCapacity(count);
                     for (var i = 0; i < count; i++)
                     {
                         var element = new global::Gregor.Protocol.Messages.ShareGroupDescribeResponse.TopicPartitions();
                         element.Read(ref reader, version);
                         list.Add(element);
                     }
-                    this.TopicPartitions = list;
                 }
             }
             var numTaggedFields = reader.ReadUnsignedVarint();
@@ -392,14 +395,15 @@ public sealed partial class ShareGroupDescribeResponse : global::Gregor.Protocol
                 }
                 else
                 {
-                    var list = new global::System.Collections.Generic.List<global::Gregor.Protocol.Messages.ShareGroupDescribeResponse.Member>(count);
+                    var list = this.Members;
+                    list.Clear();
+                    list.EnsureCapacity(count);
                     for (var i = 0; i < count; i++)
                     {
                         var element = new global::Gregor.Protocol.Messages.ShareGroupDescribeResponse.Member();
                         element.Read(ref reader, version);
                         list.Add(element);
                     }
-                    this.Members = list;
                 }
             }
             this.AuthorizedOperations = reader.ReadInt32();
@@ -560,19 +564,16 @@ public sealed partial class ShareGroupDescribeResponse : global::Gregor.Protocol
                 }
                 else
                 {
-                    var list = new global::System.Collections.Generic.List<string>(count);
+                    var list = this.SubscribedTopicNames;
+                    list.Clear();
+                    list.EnsureCapacity(count);
                     for (var i = 0; i < count; i++)
                     {
                         list.Add(reader.ReadString(true));
                     }
-                    this.SubscribedTopicNames = list;
                 }
             }
-            {
-                var value = new global::Gregor.Protocol.Messages.ShareGroupDescribeResponse.Assignment();
-                value.Read(ref reader, version);
-                this.Assignment = value;
-            }
+            this.Assignment.Read(ref reader, version);
             var numTaggedFields = reader.ReadUnsignedVarint();
             for (var t = 0u; t < numTaggedFields; t++)
             {

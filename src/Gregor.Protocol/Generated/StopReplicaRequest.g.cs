@@ -65,14 +65,15 @@ public sealed partial class StopReplicaRequest : global::Gregor.Protocol.IReques
                 }
                 else
                 {
-                    var list = new global::System.Collections.Generic.List<global::Gregor.Protocol.Messages.StopReplicaRequest.StopReplicaPartitionV0>(count);
+                    var list = this.UngroupedPartitions;
+                    list.Clear();
+                    list.EnsureCapacity(count);
                     for (var i = 0; i < count; i++)
                     {
                         var element = new global::Gregor.Protocol.Messages.StopReplicaRequest.StopReplicaPartitionV0();
                         element.Read(ref reader, version);
                         list.Add(element);
                     }
-                    this.UngroupedPartitions = list;
                 }
             }
         }
@@ -86,14 +87,15 @@ public sealed partial class StopReplicaRequest : global::Gregor.Protocol.IReques
                 }
                 else
                 {
-                    var list = new global::System.Collections.Generic.List<global::Gregor.Protocol.Messages.StopReplicaRequest.StopReplicaTopicV1>(count);
+                    var list = this.Topics;
+                    list.Clear();
+                    list.EnsureCapacity(count);
                     for (var i = 0; i < count; i++)
                     {
                         var element = new global::Gregor.Protocol.Messages.StopReplicaRequest.StopReplicaTopicV1();
                         element.Read(ref reader, version);
                         list.Add(element);
                     }
-                    this.Topics = list;
                 }
             }
         }
@@ -107,14 +109,15 @@ public sealed partial class StopReplicaRequest : global::Gregor.Protocol.IReques
                 }
                 else
                 {
-                    var list = new global::System.Collections.Generic.List<global::Gregor.Protocol.Messages.StopReplicaRequest.StopReplicaTopicState>(count);
+                    var list = this.TopicStates;
+                    list.Clear();
+                    list.EnsureCapacity(count);
                     for (var i = 0; i < count; i++)
                     {
                         var element = new global::Gregor.Protocol.Messages.StopReplicaRequest.StopReplicaTopicState();
                         element.Read(ref reader, version);
                         list.Add(element);
                     }
-                    this.TopicStates = list;
                 }
             }
         }
@@ -522,12 +525,13 @@ public sealed partial class StopReplicaRequest : global::Gregor.Protocol.IReques
                     }
                     else
                     {
-                        var list = new global::System.Collections.Generic.List<int>(count);
+                        var list = this.PartitionIndexes;
+                        list.Clear();
+                        list.EnsureCapacity(count);
                         for (var i = 0; i < count; i++)
                         {
                             list.Add(reader.ReadInt32());
                         }
-                        this.PartitionIndexes = list;
                     }
                 }
             }
@@ -679,14 +683,15 @@ public sealed partial class StopReplicaRequest : global::Gregor.Protocol.IReques
                     }
                     else
                     {
-                        var list = new global::System.Collections.Generic.List<global::Gregor.Protocol.Messages.StopReplicaRequest.StopReplicaPartitionState>(count);
+                        var list = this.PartitionStates;
+                        list.Clear();
+                        list.EnsureCapacity(count);
                         for (var i = 0; i < count; i++)
                         {
                             var element = new global::Gregor.Protocol.Messages.StopReplicaRequest.StopReplicaPartitionState();
                             element.Read(ref reader, version);
                             list.Add(element);
                         }
-                        this.PartitionStates = list;
                     }
                 }
             }

@@ -38,14 +38,15 @@ public sealed partial class StopReplicaResponse : global::Gregor.Protocol.IRespo
             }
             else
             {
-                var list = new global::System.Collections.Generic.List<global::Gregor.Protocol.Messages.StopReplicaResponse.StopReplicaPartitionError>(count);
+                var list = this.PartitionErrors;
+                list.Clear();
+                list.EnsureCapacity(count);
                 for (var i = 0; i < count; i++)
                 {
                     var element = new global::Gregor.Protocol.Messages.StopReplicaResponse.StopReplicaPartitionError();
                     element.Read(ref reader, version);
                     list.Add(element);
                 }
-                this.PartitionErrors = list;
             }
         }
         if (version >= 2)

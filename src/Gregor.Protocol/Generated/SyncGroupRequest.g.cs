@@ -62,14 +62,15 @@ public sealed partial class SyncGroupRequest : global::Gregor.Protocol.IRequestM
             }
             else
             {
-                var list = new global::System.Collections.Generic.List<global::Gregor.Protocol.Messages.SyncGroupRequest.SyncGroupRequestAssignment>(count);
+                var list = this.Assignments;
+                list.Clear();
+                list.EnsureCapacity(count);
                 for (var i = 0; i < count; i++)
                 {
                     var element = new global::Gregor.Protocol.Messages.SyncGroupRequest.SyncGroupRequestAssignment();
                     element.Read(ref reader, version);
                     list.Add(element);
                 }
-                this.Assignments = list;
             }
         }
         if (version >= 4)

@@ -65,14 +65,15 @@ public sealed partial class TxnOffsetCommitRequest : global::Gregor.Protocol.IRe
             }
             else
             {
-                var list = new global::System.Collections.Generic.List<global::Gregor.Protocol.Messages.TxnOffsetCommitRequest.TxnOffsetCommitRequestTopic>(count);
+                var list = this.Topics;
+                list.Clear();
+                list.EnsureCapacity(count);
                 for (var i = 0; i < count; i++)
                 {
                     var element = new global::Gregor.Protocol.Messages.TxnOffsetCommitRequest.TxnOffsetCommitRequestTopic();
                     element.Read(ref reader, version);
                     list.Add(element);
                 }
-                this.Topics = list;
             }
         }
         if (version >= 3)
@@ -277,14 +278,15 @@ public sealed partial class TxnOffsetCommitRequest : global::Gregor.Protocol.IRe
                 }
                 else
                 {
-                    var list = new global::System.Collections.Generic.List<global::Gregor.Protocol.Messages.TxnOffsetCommitRequest.TxnOffsetCommitRequestPartition>(count);
+                    var list = this.Partitions;
+                    list.Clear();
+                    list.EnsureCapacity(count);
                     for (var i = 0; i < count; i++)
                     {
                         var element = new global::Gregor.Protocol.Messages.TxnOffsetCommitRequest.TxnOffsetCommitRequestPartition();
                         element.Read(ref reader, version);
                         list.Add(element);
                     }
-                    this.Partitions = list;
                 }
             }
             if (version >= 3)

@@ -38,14 +38,15 @@ public sealed partial class TxnOffsetCommitResponse : global::Gregor.Protocol.IR
             }
             else
             {
-                var list = new global::System.Collections.Generic.List<global::Gregor.Protocol.Messages.TxnOffsetCommitResponse.TxnOffsetCommitResponseTopic>(count);
+                var list = this.Topics;
+                list.Clear();
+                list.EnsureCapacity(count);
                 for (var i = 0; i < count; i++)
                 {
                     var element = new global::Gregor.Protocol.Messages.TxnOffsetCommitResponse.TxnOffsetCommitResponseTopic();
                     element.Read(ref reader, version);
                     list.Add(element);
                 }
-                this.Topics = list;
             }
         }
         if (version >= 3)
@@ -175,14 +176,15 @@ public sealed partial class TxnOffsetCommitResponse : global::Gregor.Protocol.IR
                 }
                 else
                 {
-                    var list = new global::System.Collections.Generic.List<global::Gregor.Protocol.Messages.TxnOffsetCommitResponse.TxnOffsetCommitResponsePartition>(count);
+                    var list = this.Partitions;
+                    list.Clear();
+                    list.EnsureCapacity(count);
                     for (var i = 0; i < count; i++)
                     {
                         var element = new global::Gregor.Protocol.Messages.TxnOffsetCommitResponse.TxnOffsetCommitResponsePartition();
                         element.Read(ref reader, version);
                         list.Add(element);
                     }
-                    this.Partitions = list;
                 }
             }
             if (version >= 3)

@@ -39,14 +39,15 @@ public sealed partial class UpdateFeaturesRequest : global::Gregor.Protocol.IReq
             }
             else
             {
-                var list = new global::System.Collections.Generic.List<global::Gregor.Protocol.Messages.UpdateFeaturesRequest.FeatureUpdateKey>(count);
+                var list = this.FeatureUpdates;
+                list.Clear();
+                list.EnsureCapacity(count);
                 for (var i = 0; i < count; i++)
                 {
                     var element = new global::Gregor.Protocol.Messages.UpdateFeaturesRequest.FeatureUpdateKey();
                     element.Read(ref reader, version);
                     list.Add(element);
                 }
-                this.FeatureUpdates = list;
             }
         }
         if (version >= 1)

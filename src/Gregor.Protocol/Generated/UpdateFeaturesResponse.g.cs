@@ -45,14 +45,15 @@ public sealed partial class UpdateFeaturesResponse : global::Gregor.Protocol.IRe
                 }
                 else
                 {
-                    var list = new global::System.Collections.Generic.List<global::Gregor.Protocol.Messages.UpdateFeaturesResponse.UpdatableFeatureResult>(count);
+                    var list = this.Results;
+                    list.Clear();
+                    list.EnsureCapacity(count);
                     for (var i = 0; i < count; i++)
                     {
                         var element = new global::Gregor.Protocol.Messages.UpdateFeaturesResponse.UpdatableFeatureResult();
                         element.Read(ref reader, version);
                         list.Add(element);
                     }
-                    this.Results = list;
                 }
             }
         }

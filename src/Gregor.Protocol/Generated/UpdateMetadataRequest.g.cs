@@ -61,14 +61,15 @@ public sealed partial class UpdateMetadataRequest : global::Gregor.Protocol.IReq
                 }
                 else
                 {
-                    var list = new global::System.Collections.Generic.List<global::Gregor.Protocol.Messages.UpdateMetadataRequest.UpdateMetadataPartitionState>(count);
+                    var list = this.UngroupedPartitionStates;
+                    list.Clear();
+                    list.EnsureCapacity(count);
                     for (var i = 0; i < count; i++)
                     {
                         var element = new global::Gregor.Protocol.Messages.UpdateMetadataRequest.UpdateMetadataPartitionState();
                         element.Read(ref reader, version);
                         list.Add(element);
                     }
-                    this.UngroupedPartitionStates = list;
                 }
             }
         }
@@ -82,14 +83,15 @@ public sealed partial class UpdateMetadataRequest : global::Gregor.Protocol.IReq
                 }
                 else
                 {
-                    var list = new global::System.Collections.Generic.List<global::Gregor.Protocol.Messages.UpdateMetadataRequest.UpdateMetadataTopicState>(count);
+                    var list = this.TopicStates;
+                    list.Clear();
+                    list.EnsureCapacity(count);
                     for (var i = 0; i < count; i++)
                     {
                         var element = new global::Gregor.Protocol.Messages.UpdateMetadataRequest.UpdateMetadataTopicState();
                         element.Read(ref reader, version);
                         list.Add(element);
                     }
-                    this.TopicStates = list;
                 }
             }
         }
@@ -101,14 +103,15 @@ public sealed partial class UpdateMetadataRequest : global::Gregor.Protocol.IReq
             }
             else
             {
-                var list = new global::System.Collections.Generic.List<global::Gregor.Protocol.Messages.UpdateMetadataRequest.UpdateMetadataBroker>(count);
+                var list = this.LiveBrokers;
+                list.Clear();
+                list.EnsureCapacity(count);
                 for (var i = 0; i < count; i++)
                 {
                     var element = new global::Gregor.Protocol.Messages.UpdateMetadataRequest.UpdateMetadataBroker();
                     element.Read(ref reader, version);
                     list.Add(element);
                 }
-                this.LiveBrokers = list;
             }
         }
         if (version >= 6)
@@ -416,12 +419,13 @@ public sealed partial class UpdateMetadataRequest : global::Gregor.Protocol.IReq
                 }
                 else
                 {
-                    var list = new global::System.Collections.Generic.List<int>(count);
+                    var list = this.Isr;
+                    list.Clear();
+                    list.EnsureCapacity(count);
                     for (var i = 0; i < count; i++)
                     {
                         list.Add(reader.ReadInt32());
                     }
-                    this.Isr = list;
                 }
             }
             this.ZkVersion = reader.ReadInt32();
@@ -433,12 +437,13 @@ public sealed partial class UpdateMetadataRequest : global::Gregor.Protocol.IReq
                 }
                 else
                 {
-                    var list = new global::System.Collections.Generic.List<int>(count);
+                    var list = this.Replicas;
+                    list.Clear();
+                    list.EnsureCapacity(count);
                     for (var i = 0; i < count; i++)
                     {
                         list.Add(reader.ReadInt32());
                     }
-                    this.Replicas = list;
                 }
             }
             if (version >= 4)
@@ -451,12 +456,13 @@ public sealed partial class UpdateMetadataRequest : global::Gregor.Protocol.IReq
                     }
                     else
                     {
-                        var list = new global::System.Collections.Generic.List<int>(count);
+                        var list = this.OfflineReplicas;
+                        list.Clear();
+                        list.EnsureCapacity(count);
                         for (var i = 0; i < count; i++)
                         {
                             list.Add(reader.ReadInt32());
                         }
-                        this.OfflineReplicas = list;
                     }
                 }
             }
@@ -676,14 +682,15 @@ public sealed partial class UpdateMetadataRequest : global::Gregor.Protocol.IReq
                     }
                     else
                     {
-                        var list = new global::System.Collections.Generic.List<global::Gregor.Protocol.Messages.UpdateMetadataRequest.UpdateMetadataPartitionState>(count);
+                        var list = this.PartitionStates;
+                        list.Clear();
+                        list.EnsureCapacity(count);
                         for (var i = 0; i < count; i++)
                         {
                             var element = new global::Gregor.Protocol.Messages.UpdateMetadataRequest.UpdateMetadataPartitionState();
                             element.Read(ref reader, version);
                             list.Add(element);
                         }
-                        this.PartitionStates = list;
                     }
                 }
             }
@@ -864,14 +871,15 @@ public sealed partial class UpdateMetadataRequest : global::Gregor.Protocol.IReq
                     }
                     else
                     {
-                        var list = new global::System.Collections.Generic.List<global::Gregor.Protocol.Messages.UpdateMetadataRequest.UpdateMetadataEndpoint>(count);
+                        var list = this.Endpoints;
+                        list.Clear();
+                        list.EnsureCapacity(count);
                         for (var i = 0; i < count; i++)
                         {
                             var element = new global::Gregor.Protocol.Messages.UpdateMetadataRequest.UpdateMetadataEndpoint();
                             element.Read(ref reader, version);
                             list.Add(element);
                         }
-                        this.Endpoints = list;
                     }
                 }
             }

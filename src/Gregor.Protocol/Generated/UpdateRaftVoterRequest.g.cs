@@ -48,21 +48,18 @@ public sealed partial class UpdateRaftVoterRequest : global::Gregor.Protocol.IRe
             }
             else
             {
-                var list = new global::System.Collections.Generic.List<global::Gregor.Protocol.Messages.UpdateRaftVoterRequest.Listener>(count);
+                var list = this.Listeners;
+                list.Clear();
+                list.EnsureCapacity(count);
                 for (var i = 0; i < count; i++)
                 {
                     var element = new global::Gregor.Protocol.Messages.UpdateRaftVoterRequest.Listener();
                     element.Read(ref reader, version);
                     list.Add(element);
                 }
-                this.Listeners = list;
             }
         }
-        {
-            var value = new global::Gregor.Protocol.Messages.UpdateRaftVoterRequest.KRaftVersionFeatureData();
-            value.Read(ref reader, version);
-            this.KRaftVersionFeature = value;
-        }
+        this.KRaftVersionFeature.Read(ref reader, version);
         var numTaggedFields = reader.ReadUnsignedVarint();
         for (var t = 0u; t < numTaggedFields; t++)
         {

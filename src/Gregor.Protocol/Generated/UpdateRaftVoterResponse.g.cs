@@ -42,11 +42,7 @@ public sealed partial class UpdateRaftVoterResponse : global::Gregor.Protocol.IR
                 case 0:
                 {
                     var tagStart = reader.Position;
-                    {
-                        var value = new global::Gregor.Protocol.Messages.UpdateRaftVoterResponse.CurrentLeaderData();
-                        value.Read(ref reader, version);
-                        this.CurrentLeader = value;
-                    }
+                    this.CurrentLeader.Read(ref reader, version);
                     reader.EndTaggedField(tagStart, tagSize);
                     break;
                 }

@@ -39,14 +39,15 @@ public sealed partial class VoteResponse : global::Gregor.Protocol.IResponseMess
             }
             else
             {
-                var list = new global::System.Collections.Generic.List<global::Gregor.Protocol.Messages.VoteResponse.TopicData>(count);
+                var list = this.Topics;
+                list.Clear();
+                list.EnsureCapacity(count);
                 for (var i = 0; i < count; i++)
                 {
                     var element = new global::Gregor.Protocol.Messages.VoteResponse.TopicData();
                     element.Read(ref reader, version);
                     list.Add(element);
                 }
-                this.Topics = list;
             }
         }
         var numTaggedFields = reader.ReadUnsignedVarint();
@@ -69,14 +70,15 @@ public sealed partial class VoteResponse : global::Gregor.Protocol.IResponseMess
                             }
                             else
                             {
-                                var list = new global::System.Collections.Generic.List<global::Gregor.Protocol.Messages.VoteResponse.NodeEndpoint>(count);
+                                var list = this.NodeEndpoints;
+                                list.Clear();
+                                list.EnsureCapacity(count);
                                 for (var i = 0; i < count; i++)
                                 {
                                     var element = new global::Gregor.Protocol.Messages.VoteResponse.NodeEndpoint();
                                     element.Read(ref reader, version);
                                     list.Add(element);
                                 }
-                                this.NodeEndpoints = list;
                             }
                         }
                         reader.EndTaggedField(tagStart, tagSize);
@@ -246,14 +248,15 @@ public sealed partial class VoteResponse : global::Gregor.Protocol.IResponseMess
                 }
                 else
                 {
-                    var list = new global::System.Collections.Generic.List<global::Gregor.Protocol.Messages.VoteResponse.PartitionData>(count);
+                    var list = this.Partitions;
+                    list.Clear();
+                    list.EnsureCapacity(count);
                     for (var i = 0; i < count; i++)
                     {
                         var element = new global::Gregor.Protocol.Messages.VoteResponse.PartitionData();
                         element.Read(ref reader, version);
                         list.Add(element);
                     }
-                    this.Partitions = list;
                 }
             }
             var numTaggedFields = reader.ReadUnsignedVarint();

@@ -35,14 +35,15 @@ public sealed partial class VotersRecord : global::Gregor.Protocol.IKafkaMessage
             }
             else
             {
-                var list = new global::System.Collections.Generic.List<global::Gregor.Protocol.Messages.VotersRecord.Voter>(count);
+                var list = this.Voters;
+                list.Clear();
+                list.EnsureCapacity(count);
                 for (var i = 0; i < count; i++)
                 {
                     var element = new global::Gregor.Protocol.Messages.VotersRecord.Voter();
                     element.Read(ref reader, version);
                     list.Add(element);
                 }
-                this.Voters = list;
             }
         }
         var numTaggedFields = reader.ReadUnsignedVarint();
@@ -158,21 +159,18 @@ public sealed partial class VotersRecord : global::Gregor.Protocol.IKafkaMessage
                 }
                 else
                 {
-                    var list = new global::System.Collections.Generic.List<global::Gregor.Protocol.Messages.VotersRecord.Endpoint>(count);
+                    var list = this.Endpoints;
+                    list.Clear();
+                    list.EnsureCapacity(count);
                     for (var i = 0; i < count; i++)
                     {
                         var element = new global::Gregor.Protocol.Messages.VotersRecord.Endpoint();
                         element.Read(ref reader, version);
                         list.Add(element);
                     }
-                    this.Endpoints = list;
                 }
             }
-            {
-                var value = new global::Gregor.Protocol.Messages.VotersRecord.KRaftVersionFeature();
-                value.Read(ref reader, version);
-                this.KRaftVersionFeature = value;
-            }
+            this.KRaftVersionFeature.Read(ref reader, version);
             var numTaggedFields = reader.ReadUnsignedVarint();
             for (var t = 0u; t < numTaggedFields; t++)
             {

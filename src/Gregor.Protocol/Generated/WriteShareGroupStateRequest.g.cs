@@ -37,14 +37,15 @@ public sealed partial class WriteShareGroupStateRequest : global::Gregor.Protoco
             }
             else
             {
-                var list = new global::System.Collections.Generic.List<global::Gregor.Protocol.Messages.WriteShareGroupStateRequest.WriteStateData>(count);
+                var list = this.Topics;
+                list.Clear();
+                list.EnsureCapacity(count);
                 for (var i = 0; i < count; i++)
                 {
                     var element = new global::Gregor.Protocol.Messages.WriteShareGroupStateRequest.WriteStateData();
                     element.Read(ref reader, version);
                     list.Add(element);
                 }
-                this.Topics = list;
             }
         }
         var numTaggedFields = reader.ReadUnsignedVarint();
@@ -155,14 +156,15 @@ public sealed partial class WriteShareGroupStateRequest : global::Gregor.Protoco
                 }
                 else
                 {
-                    var list = new global::System.Collections.Generic.List<global::Gregor.Protocol.Messages.WriteShareGroupStateRequest.PartitionData>(count);
+                    var list = this.Partitions;
+                    list.Clear();
+                    list.EnsureCapacity(count);
                     for (var i = 0; i < count; i++)
                     {
                         var element = new global::Gregor.Protocol.Messages.WriteShareGroupStateRequest.PartitionData();
                         element.Read(ref reader, version);
                         list.Add(element);
                     }
-                    this.Partitions = list;
                 }
             }
             var numTaggedFields = reader.ReadUnsignedVarint();
@@ -275,14 +277,15 @@ public sealed partial class WriteShareGroupStateRequest : global::Gregor.Protoco
                 }
                 else
                 {
-                    var list = new global::System.Collections.Generic.List<global::Gregor.Protocol.Messages.WriteShareGroupStateRequest.StateBatch>(count);
+                    var list = this.StateBatches;
+                    list.Clear();
+                    list.EnsureCapacity(count);
                     for (var i = 0; i < count; i++)
                     {
                         var element = new global::Gregor.Protocol.Messages.WriteShareGroupStateRequest.StateBatch();
                         element.Read(ref reader, version);
                         list.Add(element);
                     }
-                    this.StateBatches = list;
                 }
             }
             var numTaggedFields = reader.ReadUnsignedVarint();

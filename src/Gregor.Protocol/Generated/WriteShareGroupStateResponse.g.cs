@@ -34,14 +34,15 @@ public sealed partial class WriteShareGroupStateResponse : global::Gregor.Protoc
             }
             else
             {
-                var list = new global::System.Collections.Generic.List<global::Gregor.Protocol.Messages.WriteShareGroupStateResponse.WriteStateResult>(count);
+                var list = this.Results;
+                list.Clear();
+                list.EnsureCapacity(count);
                 for (var i = 0; i < count; i++)
                 {
                     var element = new global::Gregor.Protocol.Messages.WriteShareGroupStateResponse.WriteStateResult();
                     element.Read(ref reader, version);
                     list.Add(element);
                 }
-                this.Results = list;
             }
         }
         var numTaggedFields = reader.ReadUnsignedVarint();
@@ -146,14 +147,15 @@ public sealed partial class WriteShareGroupStateResponse : global::Gregor.Protoc
                 }
                 else
                 {
-                    var list = new global::System.Collections.Generic.List<global::Gregor.Protocol.Messages.WriteShareGroupStateResponse.PartitionResult>(count);
+                    var list = this.Partitions;
+                    list.Clear();
+                    list.EnsureCapacity(count);
                     for (var i = 0; i < count; i++)
                     {
                         var element = new global::Gregor.Protocol.Messages.WriteShareGroupStateResponse.PartitionResult();
                         element.Read(ref reader, version);
                         list.Add(element);
                     }
-                    this.Partitions = list;
                 }
             }
             var numTaggedFields = reader.ReadUnsignedVarint();

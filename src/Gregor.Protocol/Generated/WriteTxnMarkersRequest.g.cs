@@ -35,14 +35,15 @@ public sealed partial class WriteTxnMarkersRequest : global::Gregor.Protocol.IRe
             }
             else
             {
-                var list = new global::System.Collections.Generic.List<global::Gregor.Protocol.Messages.WriteTxnMarkersRequest.WritableTxnMarker>(count);
+                var list = this.Markers;
+                list.Clear();
+                list.EnsureCapacity(count);
                 for (var i = 0; i < count; i++)
                 {
                     var element = new global::Gregor.Protocol.Messages.WriteTxnMarkersRequest.WritableTxnMarker();
                     element.Read(ref reader, version);
                     list.Add(element);
                 }
-                this.Markers = list;
             }
         }
         if (version >= 1)
@@ -174,14 +175,15 @@ public sealed partial class WriteTxnMarkersRequest : global::Gregor.Protocol.IRe
                 }
                 else
                 {
-                    var list = new global::System.Collections.Generic.List<global::Gregor.Protocol.Messages.WriteTxnMarkersRequest.WritableTxnMarkerTopic>(count);
+                    var list = this.Topics;
+                    list.Clear();
+                    list.EnsureCapacity(count);
                     for (var i = 0; i < count; i++)
                     {
                         var element = new global::Gregor.Protocol.Messages.WriteTxnMarkersRequest.WritableTxnMarkerTopic();
                         element.Read(ref reader, version);
                         list.Add(element);
                     }
-                    this.Topics = list;
                 }
             }
             this.CoordinatorEpoch = reader.ReadInt32();
@@ -323,12 +325,13 @@ public sealed partial class WriteTxnMarkersRequest : global::Gregor.Protocol.IRe
                 }
                 else
                 {
-                    var list = new global::System.Collections.Generic.List<int>(count);
+                    var list = this.PartitionIndexes;
+                    list.Clear();
+                    list.EnsureCapacity(count);
                     for (var i = 0; i < count; i++)
                     {
                         list.Add(reader.ReadInt32());
                     }
-                    this.PartitionIndexes = list;
                 }
             }
             if (version >= 1)

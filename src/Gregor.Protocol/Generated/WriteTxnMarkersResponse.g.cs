@@ -35,14 +35,15 @@ public sealed partial class WriteTxnMarkersResponse : global::Gregor.Protocol.IR
             }
             else
             {
-                var list = new global::System.Collections.Generic.List<global::Gregor.Protocol.Messages.WriteTxnMarkersResponse.WritableTxnMarkerResult>(count);
+                var list = this.Markers;
+                list.Clear();
+                list.EnsureCapacity(count);
                 for (var i = 0; i < count; i++)
                 {
                     var element = new global::Gregor.Protocol.Messages.WriteTxnMarkersResponse.WritableTxnMarkerResult();
                     element.Read(ref reader, version);
                     list.Add(element);
                 }
-                this.Markers = list;
             }
         }
         if (version >= 1)
@@ -166,14 +167,15 @@ public sealed partial class WriteTxnMarkersResponse : global::Gregor.Protocol.IR
                 }
                 else
                 {
-                    var list = new global::System.Collections.Generic.List<global::Gregor.Protocol.Messages.WriteTxnMarkersResponse.WritableTxnMarkerTopicResult>(count);
+                    var list = this.Topics;
+                    list.Clear();
+                    list.EnsureCapacity(count);
                     for (var i = 0; i < count; i++)
                     {
                         var element = new global::Gregor.Protocol.Messages.WriteTxnMarkersResponse.WritableTxnMarkerTopicResult();
                         element.Read(ref reader, version);
                         list.Add(element);
                     }
-                    this.Topics = list;
                 }
             }
             if (version >= 1)
@@ -296,14 +298,15 @@ public sealed partial class WriteTxnMarkersResponse : global::Gregor.Protocol.IR
                 }
                 else
                 {
-                    var list = new global::System.Collections.Generic.List<global::Gregor.Protocol.Messages.WriteTxnMarkersResponse.WritableTxnMarkerPartitionResult>(count);
+                    var list = this.Partitions;
+                    list.Clear();
+                    list.EnsureCapacity(count);
                     for (var i = 0; i < count; i++)
                     {
                         var element = new global::Gregor.Protocol.Messages.WriteTxnMarkersResponse.WritableTxnMarkerPartitionResult();
                         element.Read(ref reader, version);
                         list.Add(element);
                     }
-                    this.Partitions = list;
                 }
             }
             if (version >= 1)

@@ -11,8 +11,6 @@ namespace Gregor.Protocol.Primitives;
 /// </summary>
 public struct KafkaReader
 {
-    private static readonly UTF8Encoding StrictUtf8 = new(encoderShouldEmitUTF8Identifier: false, throwOnInvalidBytes: true);
-
     private readonly ReadOnlyMemory<byte> _buffer;
     private int _position;
 
@@ -129,12 +127,19 @@ public struct KafkaReader
     /// <summary>Reads a length prefix: int16 (classic) or unsigned varint minus one (compact); -1 is null.</summary>
     private int ReadStringLength(bool compact)
     {
-        if (compact)
+        if (!compact)
         {
-            return (int)ReadUnsignedVarint() - 1;
+            return ReadInt16();
         }
 
-        return ReadInt16();
+        // Strings are at most 32767 bytes in both encodings, as Kafka enforces.
+        var raw = ReadUnsignedVarint();
+        if (raw > short.MaxValue + 1u)
+        {
+            throw new ProtocolException($"Compact string length {raw - 1} exceeds 32767 bytes.");
+        }
+
+        return (int)raw - 1;
     }
 
     private int ReadBytesLength(bool compact)
@@ -153,18 +158,9 @@ public struct KafkaReader
         return ReadInt32();
     }
 
-    private string DecodeString(int length)
-    {
-        var bytes = Take(length);
-        try
-        {
-            return StrictUtf8.GetString(bytes);
-        }
-        catch (DecoderFallbackException e)
-        {
-            throw new ProtocolException("String is not valid UTF-8.", e);
-        }
-    }
+    // Invalid UTF-8 becomes U+FFFD, as Java's String constructor does in Kafka: a client with an
+    // odd client id is served, not disconnected.
+    private string DecodeString(int length) => Encoding.UTF8.GetString(Take(length));
 
     public string ReadString(bool compact)
     {

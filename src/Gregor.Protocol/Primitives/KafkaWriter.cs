@@ -85,17 +85,18 @@ public ref struct KafkaWriter
     private void WriteStringBody(string value, bool compact)
     {
         var length = Encoding.UTF8.GetByteCount(value);
+        if (length > short.MaxValue)
+        {
+            // Kafka limits strings to 32767 bytes in compact form too.
+            throw new ProtocolException($"String of {length} bytes is longer than 32767 bytes.");
+        }
+
         if (compact)
         {
             WriteUnsignedVarint((uint)length + 1);
         }
         else
         {
-            if (length > short.MaxValue)
-            {
-                throw new ProtocolException($"String of {length} bytes is longer than an int16 length allows.");
-            }
-
             WriteInt16((short)length);
         }
 

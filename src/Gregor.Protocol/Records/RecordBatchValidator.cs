@@ -21,6 +21,8 @@ namespace Gregor.Protocol.Records;
 /// </summary>
 public static class RecordBatchValidator
 {
+    public const short MinProduceVersionForZstd = 7;
+
     public static ErrorCode Validate(ReadOnlySpan<byte> batch, out string? errorMessage, bool deepCheck)
     {
         var error = ValidateHeader(batch, out errorMessage);
@@ -68,6 +70,25 @@ public static class RecordBatchValidator
         }
 
         return Validate(records[..size], out errorMessage, deepCheck);
+    }
+
+    /// <summary>
+    /// KIP-110: zstd needs Produce v7+, so an older request carrying a zstd batch is answered with
+    /// UNSUPPORTED_COMPRESSION_TYPE, as Kafka's ProduceRequest.validateRecords does. For the handler,
+    /// which alone knows the request version.
+    /// </summary>
+    public static ErrorCode ValidateForProduceVersion(ReadOnlySpan<byte> batch, short produceVersion, out string? errorMessage)
+    {
+        if (produceVersion < MinProduceVersionForZstd
+            && batch.Length >= RecordBatch.HeaderSize
+            && RecordBatch.CompressionType(batch) == CompressionType.Zstd)
+        {
+            errorMessage = $"Produce requests with version {produceVersion} are not allowed to use ZStandard compression.";
+            return ErrorCode.UnsupportedCompressionType;
+        }
+
+        errorMessage = null;
+        return ErrorCode.None;
     }
 
     private static ErrorCode ValidateHeader(ReadOnlySpan<byte> batch, out string? errorMessage)

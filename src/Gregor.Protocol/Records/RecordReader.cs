@@ -86,6 +86,13 @@ public ref struct RecordReader
         _decompressed = null;
     }
 
+    /// <summary>
+    /// The most a batch's records may decompress to (256 MiB). Kafka streams records and has no such
+    /// bound; we decompress whole sections, so a few hostile bytes of zstd must not be able to ask
+    /// for gigabytes. No producer builds batches near this: their batch.size bounds the records.
+    /// </summary>
+    public const int MaxDecompressedSize = 256 * 1024 * 1024;
+
     internal static PooledBufferWriter Decompress(CompressionType compression, ReadOnlySpan<byte> section)
     {
         if ((byte)compression > (byte)CompressionType.Zstd)
@@ -93,7 +100,7 @@ public ref struct RecordReader
             throw new InvalidRecordException($"Unknown compression type id {(byte)compression}.");
         }
 
-        var writer = new PooledBufferWriter(Math.Max(section.Length * 4, 4096));
+        var writer = new PooledBufferWriter(Math.Clamp(section.Length * 4, 4096, 16 * 1024 * 1024), MaxDecompressedSize);
         try
         {
             CompressionCodecs.Decompress(compression, section, writer);

@@ -40,6 +40,19 @@ internal static class Batches
     public static ErrorCode Validate(ReadOnlySpan<byte> batch, out string? errorMessage, bool deepCheck) =>
         RecordBatchValidator.Validate(batch, out errorMessage, deepCheck);
 
+    /// <summary>Compacted topics need a key on every record (decompresses when needed).</summary>
+    public static bool HasRecordWithoutKey(ReadOnlySpan<byte> batch)
+    {
+        try
+        {
+            return RecordBatchValidator.HasRecordWithoutKey(batch);
+        }
+        catch (InvalidRecordException)
+        {
+            return true;
+        }
+    }
+
     /// <summary>Integrity on recovery and replication: length, magic and CRC; a failure marks a torn tail.</summary>
     public static bool IsIntact(ReadOnlySpan<byte> batch) => RecordBatch.IsValid(batch);
 }

@@ -94,22 +94,52 @@ public sealed class ProduceHandlerTests : IClassFixture<BrokerFixture>
     {
         await using var client = await _broker.ConnectAsync();
         await CreateTopicAsync(client, "produce-bad-crc");
-        var good = Requests.Batch(2);
         var bad = Requests.Batch(2);
         bad[^1] ^= 0xFF; // inside the CRC-covered records
-        var both = good.Concat(bad).ToArray();
 
-        var response = Single(await client.SendAsync<ProduceResponse>(Requests.Produce("produce-bad-crc", 0, both), 9));
+        var response = Single(await client.SendAsync<ProduceResponse>(Requests.Produce("produce-bad-crc", 0, bad), 9));
         Assert.Equal((short)ErrorCode.CorruptMessage, response.ErrorCode);
         Assert.Equal(-1, response.BaseOffset);
 
         var latest = await client.SendAsync<ListOffsetsResponse>(Requests.ListOffsets("produce-bad-crc", 0, -1), 7);
         Assert.Equal(0, Assert.Single(Assert.Single(latest.Topics).Partitions).Offset);
+        var fetched = await client.SendAsync<FetchResponse>(Requests.Fetch("produce-bad-crc", Uuid.Zero, 0, 0), 12);
+        Assert.Equal(0, fetched.Responses[0].Partitions[0].Records!.Value.Length);
 
         // The partition still takes good data at offset 0.
         var ok = Single(await client.SendAsync<ProduceResponse>(Requests.Produce("produce-bad-crc", 0, Requests.Batch(1)), 9));
         Assert.Equal((short)ErrorCode.None, ok.ErrorCode);
         Assert.Equal(0, ok.BaseOffset);
+    }
+
+    [Fact]
+    public async Task TwoBatchesOrNoneAreInvalidRecordAsInKafka()
+    {
+        await using var client = await _broker.ConnectAsync();
+        await CreateTopicAsync(client, "produce-two-batches");
+        var two = Requests.Batch(1).Concat(Requests.Batch(1)).ToArray();
+        var response = Single(await client.SendAsync<ProduceResponse>(Requests.Produce("produce-two-batches", 0, two), 9));
+        Assert.Equal((short)ErrorCode.InvalidRecord, response.ErrorCode);
+        Assert.Contains("exactly one record batch", response.ErrorMessage, StringComparison.Ordinal);
+
+        response = Single(await client.SendAsync<ProduceResponse>(Requests.Produce("produce-two-batches", 0, []), 9));
+        Assert.Equal((short)ErrorCode.InvalidRecord, response.ErrorCode);
+
+        var latest = await client.SendAsync<ListOffsetsResponse>(Requests.ListOffsets("produce-two-batches", 0, -1), 7);
+        Assert.Equal(0, latest.Topics[0].Partitions[0].Offset);
+    }
+
+    [Fact]
+    public async Task ZstdBeforeV7IsUnsupportedCompressionType()
+    {
+        await using var client = await _broker.ConnectAsync();
+        await CreateTopicAsync(client, "produce-zstd-v6");
+        var builder = new RecordBatchBuilder { CompressionType = CompressionType.Zstd };
+        builder.Append(1, null, "zstd"u8.ToArray());
+        var response = Single(await client.SendAsync<ProduceResponse>(Requests.Produce("produce-zstd-v6", 0, builder.Build()), 6));
+        Assert.Equal((short)ErrorCode.UnsupportedCompressionType, response.ErrorCode);
+        response = Single(await client.SendAsync<ProduceResponse>(Requests.Produce("produce-zstd-v6", 0, builder.Build()), 7));
+        Assert.Equal((short)ErrorCode.None, response.ErrorCode);
     }
 
     [Fact]

@@ -35,6 +35,26 @@ public sealed class TopicHandlerTests : IClassFixture<BrokerFixture>
     }
 
     [Fact]
+    public async Task InternalTopicsAreAutoCreatedWithTheirOwnSettingsAndRefuseClientProduce()
+    {
+        await using var client = await _broker.ConnectAsync();
+        var response = await client.SendAsync<MetadataResponse>(Requests.Metadata(true, "__consumer_offsets"), 12);
+        var topic = Assert.Single(response.Topics);
+        Assert.Equal((short)ErrorCode.None, topic.ErrorCode);
+        Assert.True(topic.IsInternal);
+        Assert.Equal(50, topic.Partitions.Count);
+
+        var configs = await client.SendAsync<DescribeConfigsResponse>(new DescribeConfigsRequest
+        {
+            Resources = [new() { ResourceType = 2, ResourceName = "__consumer_offsets", ConfigurationKeys = ["cleanup.policy"] }],
+        }, 4);
+        Assert.Equal("compact", Assert.Single(configs.Results[0].Configs).Value);
+
+        var produce = await client.SendAsync<ProduceResponse>(Requests.Produce("__consumer_offsets", 0, Requests.Batch(1)), 9);
+        Assert.Equal((short)ErrorCode.InvalidTopicException, produce.Responses[0].PartitionResponses[0].ErrorCode);
+    }
+
+    [Fact]
     public async Task MetadataDoesNotCreateWhenNotAllowedAndRejectsBadNames()
     {
         await using var client = await _broker.ConnectAsync();

@@ -98,6 +98,16 @@ public sealed class BrokerConfigTests
         Assert.Equal("INTERNAL", config.InterBrokerListenerName);
     }
 
+    [Theory]
+    [InlineData("PLAINTEXT://0.0.0.0:9092")]
+    [InlineData("PLAINTEXT://[::]:9092")]
+    [InlineData("PLAINTEXT://:9092")]
+    public void Wildcard_listener_is_advertised_under_the_canonical_host_name(string listeners)
+    {
+        var config = Config(("listeners", listeners));
+        Assert.Equal("PLAINTEXT://broker.example.com:9092", Assert.Single(config.AdvertisedListeners).ConnectionString);
+    }
+
     [Fact]
     public void Controller_listener_not_in_the_default_map_is_plaintext()
     {
@@ -249,6 +259,17 @@ public sealed class BrokerConfigTests
         var dirs = Assert.Single(BrokerConfig.Default.Describe(["log.dirs"]));
         Assert.Equal("./data", dirs.Value);
         Assert.Equal((sbyte)7, (sbyte)dirs.Type); // LIST
+    }
+
+    [Fact]
+    public void Config_source_numbers_agree_with_confluent_kafka()
+    {
+        Assert.Equal((int)Confluent.Kafka.Admin.ConfigSource.UnknownConfig, (int)ConfigSource.Unknown);
+        Assert.Equal((int)Confluent.Kafka.Admin.ConfigSource.DynamicTopicConfig, (int)ConfigSource.DynamicTopicConfig);
+        Assert.Equal((int)Confluent.Kafka.Admin.ConfigSource.DynamicBrokerConfig, (int)ConfigSource.DynamicBrokerConfig);
+        Assert.Equal((int)Confluent.Kafka.Admin.ConfigSource.DynamicDefaultBrokerConfig, (int)ConfigSource.DynamicDefaultBrokerConfig);
+        Assert.Equal((int)Confluent.Kafka.Admin.ConfigSource.StaticBrokerConfig, (int)ConfigSource.StaticBrokerConfig);
+        Assert.Equal((int)Confluent.Kafka.Admin.ConfigSource.DefaultConfig, (int)ConfigSource.DefaultConfig);
     }
 
     [Fact]

@@ -1,6 +1,7 @@
 using Gregor.Broker.Config;
 using Gregor.Host.Configuration;
 using Gregor.TestKit;
+using Microsoft.Extensions.Logging;
 using Xunit;
 
 namespace Gregor.Host.Tests.Configuration;
@@ -93,6 +94,30 @@ public sealed class ServerPropertiesLoaderTests
     }
 
     [Fact]
+    public void Unknown_keys_are_kept_and_logged_at_debug()
+    {
+        var logger = new ListLogger();
+        var props = ServerPropertiesLoader.Load(["--override", "zookeeper.connect=localhost:2181", "--override", "num.partitions=2"], NoEnvironment, logger);
+        Assert.Equal("localhost:2181", props.Values["zookeeper.connect"]);
+        var (level, message) = Assert.Single(logger.Entries);
+        Assert.Equal(LogLevel.Debug, level);
+        Assert.Contains("'zookeeper.connect'", message, StringComparison.Ordinal);
+    }
+
+    private sealed class ListLogger : ILogger
+    {
+        public List<(LogLevel Level, string Message)> Entries { get; } = [];
+
+        public IDisposable? BeginScope<TState>(TState state)
+            where TState : notnull => null;
+
+        public bool IsEnabled(LogLevel logLevel) => true;
+
+        public void Log<TState>(LogLevel logLevel, EventId eventId, TState state, Exception? exception, Func<TState, Exception?, string> formatter)
+            => Entries.Add((logLevel, formatter(state, exception)));
+    }
+
+    [Fact]
     public void Loaded_file_feeds_the_broker_config()
     {
         using var dir = new TempDirectory();
@@ -130,5 +155,8 @@ public sealed class ServerPropertiesLoaderTests
         Assert.Equal([new("PLAINTEXT", "", 9092), new Gregor.Network.ListenerEndpoint("CONTROLLER", "", 9093)], network.Listeners);
         Assert.Equal(104857600, network.SocketRequestMaxBytes);
         Assert.Equal(600000, network.ConnectionsMaxIdleMs);
+        Assert.Equal(50, network.SocketListenBacklogSize);
+        Assert.Equal(102400, network.SocketSendBufferBytes);
+        Assert.Equal(102400, network.SocketReceiveBufferBytes);
     }
 }

@@ -93,4 +93,34 @@ public sealed class PrimitivesTests
         var reader = new KafkaReader(buffer);
         Assert.Equal("€ß", reader.ReadString(compact: true));
     }
+
+    [Fact]
+    public void StringsLongerThan32767BytesAreRefused()
+    {
+        // Compact length 32769 (varint 81 80 02) announces 32768 bytes.
+        var bytes = new byte[3 + 32768];
+        bytes[0] = 0x81;
+        bytes[1] = 0x80;
+        bytes[2] = 0x02;
+        var reader = new KafkaReader(bytes);
+        try
+        {
+            reader.ReadString(compact: true);
+            Assert.Fail("a 32768-byte string was accepted");
+        }
+        catch (ProtocolException)
+        {
+        }
+
+        var buffer = new byte[40000];
+        var writer = new KafkaWriter(buffer);
+        try
+        {
+            writer.WriteString(new string('x', 32768), compact: true);
+            Assert.Fail("a 32768-byte string was written");
+        }
+        catch (ProtocolException)
+        {
+        }
+    }
 }

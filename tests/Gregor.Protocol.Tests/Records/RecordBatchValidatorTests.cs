@@ -182,6 +182,16 @@ public class RecordBatchValidatorTests
     }
 
     [Fact]
+    public void Zstd_needs_produce_v7()
+    {
+        var zstd = ProducedBatch(CompressionType.Zstd);
+        Assert.Equal(ErrorCode.UnsupportedCompressionType, RecordBatchValidator.ValidateForProduceVersion(zstd, 6, out var message));
+        Assert.Contains("ZStandard", message, StringComparison.Ordinal);
+        Assert.Equal(ErrorCode.None, RecordBatchValidator.ValidateForProduceVersion(zstd, 7, out _));
+        Assert.Equal(ErrorCode.None, RecordBatchValidator.ValidateForProduceVersion(ProducedBatch(CompressionType.Lz4), 3, out _));
+    }
+
+    [Fact]
     public void Records_without_keys_are_found()
     {
         Assert.False(RecordBatchValidator.HasRecordWithoutKey(ProducedBatch()));

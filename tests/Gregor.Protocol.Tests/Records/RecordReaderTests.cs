@@ -180,6 +180,38 @@ public class RecordReaderTests
         Assert.Equal(14, second.Offset(reader.BaseOffset));
     }
 
+    [Fact]
+    public void A_decompression_bomb_is_refused_as_invalid_record()
+    {
+        // A few hundred kilobytes of zstd that inflate past the limit, streamed so the test itself
+        // never holds the inflated bytes.
+        var bomb = new MemoryStream();
+        using (var zstd = new ZstdSharp.CompressionStream(bomb, 1, leaveOpen: true))
+        {
+            var zeros = new byte[1024 * 1024];
+            for (var i = 0; i < RecordReader.MaxDecompressedSize / zeros.Length + 8; i++)
+            {
+                zstd.Write(zeros);
+            }
+        }
+
+        var header = new RecordBatchBuilder().Append(1, null, [0]).Build().AsSpan(0, RecordBatch.HeaderSize);
+        var batch = new byte[RecordBatch.HeaderSize + bomb.Length];
+        header.CopyTo(batch);
+        bomb.ToArray().CopyTo(batch, RecordBatch.HeaderSize);
+        BinaryPrimitives.WriteInt32BigEndian(batch.AsSpan(RecordBatch.BatchLengthOffset), batch.Length - RecordBatch.LogOverhead);
+        RecordBatch.SetAttributes(batch, (short)CompressionType.Zstd);
+        RecordBatch.RewriteCrc(batch);
+
+        var thrown = Assert.Throws<InvalidRecordException>(() =>
+        {
+            using var reader = new RecordReader(batch);
+        });
+        Assert.Contains("limit", thrown.Message, StringComparison.Ordinal);
+        Assert.Equal(ErrorCode.None, RecordBatchValidator.Validate(batch, out _, deepCheck: false));
+        Assert.Equal(ErrorCode.InvalidRecord, RecordBatchValidator.Validate(batch, out _, deepCheck: true));
+    }
+
     private static byte[] RebasedToZero(byte[] batch)
     {
         var copy = (byte[])batch.Clone();
