@@ -17,11 +17,14 @@ public static class Clients
         BrokerAddressFamily = BrokerAddressFamily.V4,
     };
 
-    /// <summary>A consumer config; without a group id the consumer can only be assigned partitions.</summary>
+    /// <summary>
+    /// A consumer config. Confluent.Kafka insists on a group id even for consumers that are only
+    /// assigned partitions; those get a fresh one that never commits.
+    /// </summary>
     public static ConsumerConfig ConsumerConfig(string bootstrapServers, string? groupId = null) => new()
     {
         BootstrapServers = bootstrapServers,
-        GroupId = groupId,
+        GroupId = groupId ?? $"assign-only-{Guid.NewGuid():N}",
         EnableAutoCommit = false,
         AutoOffsetReset = AutoOffsetReset.Earliest,
         SocketTimeoutMs = 10_000,

@@ -86,6 +86,13 @@ public sealed class InProcessBroker : IAsyncDisposable
         var server = new BrokerServer(_properties, CreateLoggerFactory());
         await server.StartAsync().ConfigureAwait(false);
         _server = server;
+
+        // Later starts reuse the first start's port, so clients created before a restart
+        // reconnect to the same address, as they would to a restarted Kafka broker.
+        if (_properties["listeners"].EndsWith(":0", StringComparison.Ordinal))
+        {
+            _properties["listeners"] = $"PLAINTEXT://127.0.0.1:{server.BoundEndpoints[0].Port}";
+        }
     }
 
     private static ILoggerFactory CreateLoggerFactory()
