@@ -239,7 +239,6 @@ public sealed partial class GroupCoordinator
         old.SyncWaiter = null;
         Cancel(HeartbeatKey(group.GroupId, oldMemberId));
 
-        var protocolsChanged = !old.SameProtocols(input.Protocols);
         var member = new ClassicGroupMember
         {
             MemberId = newMemberId,
@@ -264,9 +263,13 @@ public sealed partial class GroupCoordinator
         }
 
         ScheduleHeartbeat(group, member);
+
+        // As Kafka: a stable group stays put unless the new member's protocols change which protocol
+        // the group would pick (its metadata, e.g. the partitions it owns, may differ after a restart).
+        var protocolStays = group.State == ClassicGroupState.Stable && group.ProtocolName is not null && group.SelectProtocol() == group.ProtocolName;
         switch (group.State)
         {
-            case ClassicGroupState.Stable when !protocolsChanged:
+            case ClassicGroupState.Stable when protocolStays:
                 // The leader learns it leads but must not reassign: the assignment stands (JoinGroup v9 SkipAssignment).
                 append = Append(group.Partition, GroupMetadataRecord(group));
                 return Task.FromResult(CurrentJoinResult(group, member, skipAssignment: wasLeader));

@@ -164,8 +164,9 @@ public sealed class ClassicGroupTests
             [new SyncGroupAssignment(a.MemberId, [0xA]), new SyncGroupAssignment(b.MemberId, [0xB])])));
         Assert.Equal(new byte[] { 0xB }, Done(bSync).Assignment);
 
-        // b restarts: it joins with no member id but its instance id and gets the same generation back.
-        var restarted = Done(h.Coordinator.JoinGroupAsync(Join("g", instanceId: "instance-b")));
+        // b restarts: it joins with no member id but its instance id and gets the same generation back,
+        // even though its subscription metadata differs (a restarted client owns no partitions yet).
+        var restarted = Done(h.Coordinator.JoinGroupAsync(Join("g", instanceId: "instance-b", protocols: [new GroupProtocol("range", Subscription("topic-a", "other"))])));
         Assert.Equal(ErrorCode.None, restarted.Error);
         Assert.Equal(2, restarted.GenerationId);
         Assert.NotEqual(b.MemberId, restarted.MemberId);

@@ -185,10 +185,14 @@ internal sealed class ClassicGroup : Group
     /// Picks the protocol every member supports that most members list first among those, as Kafka
     /// does (each member votes for its most preferred candidate; ties go to the first candidate seen).
     /// </summary>
-    public string SelectProtocol()
+    public string? SelectProtocol()
     {
         var members = Members.Values.ToList();
-        var candidates = members[0].Protocols.Select(p => p.Name).Where(name => members.All(m => m.MetadataFor(name) is not null)).ToList();
+        var candidates = members.Count == 0 ? [] : members[0].Protocols.Select(p => p.Name).Where(name => members.All(m => m.MetadataFor(name) is not null)).ToList();
+        if (candidates.Count == 0)
+        {
+            return null;
+        }
         var votes = new Dictionary<string, int>(StringComparer.Ordinal);
         foreach (var m in members)
         {
