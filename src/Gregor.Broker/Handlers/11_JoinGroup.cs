@@ -43,7 +43,9 @@ public sealed class JoinGroupHandler : ApiHandler<JoinGroupRequest>
             // Before v7 the protocol name is not nullable.
             ProtocolName = version >= 7 ? result.ProtocolName : result.ProtocolName ?? string.Empty,
             Leader = result.LeaderId,
-            SkipAssignment = result.SkipAssignment,
+            // Before v9 a restarted static leader cannot be told to skip: it computes an assignment
+            // that SyncGroup ignores while the group is stable (Kafka's behaviour before KIP-814).
+            SkipAssignment = version >= 9 && result.SkipAssignment,
             MemberId = result.MemberId,
         };
         foreach (var member in result.Members)

@@ -25,12 +25,16 @@ public class StaticMembershipTests
         restartingConfig.GroupInstanceId = "instance-b";
         var restarting = GroupClients.Build(restartingConfig);
 
-        stable.Subscribe("orders");
+        // The restarting member joins first, so it leads the group: the harder case, since a
+        // restarted leader must not reassign (KIP-345: JoinGroup v9 SkipAssignment).
         restarting.Subscribe("orders");
+        GroupClients.PollUntil([restarting], a => a[0].Count == 6, TimeSpan.FromSeconds(30), "the first member owns all 6");
+        stable.Subscribe("orders");
         GroupClients.PollUntil([stable, restarting], a => a.All(x => x.Count == 3) && GroupClients.DisjointAndCovering(a, 6), TimeSpan.FromSeconds(30), "3 + 3 partitions");
         var stableOwns = stable.Assignment.Select(tp => tp.Partition.Value).Order().ToList();
         var restartingOwned = restarting.Assignment.Select(tp => tp.Partition.Value).Order().ToList();
         var revokedBefore = Volatile.Read(ref revocations);
+        Assert.Equal(0, revokedBefore);
 
         // A static member's close does not leave the group: its partitions wait for it.
         restarting.Close();
