@@ -116,20 +116,13 @@ public sealed partial class GroupCoordinator
             return AddMemberAndRebalance(group, input, memberId);
         }
 
-        if (input.GroupInstanceId is not null && group.StaticMembers.TryGetValue(input.GroupInstanceId, out var current) && current != memberId)
+        var memberError = ValidateMember(group, memberId, input.GroupInstanceId);
+        if (memberError != ErrorCode.None)
         {
-            return Task.FromResult(JoinGroupResult.Failed(ErrorCode.FencedInstanceId, memberId));
+            return Task.FromResult(JoinGroupResult.Failed(memberError, memberId));
         }
 
-        if (!group.Members.TryGetValue(memberId, out var member))
-        {
-            return Task.FromResult(JoinGroupResult.Failed(ErrorCode.UnknownMemberId, memberId));
-        }
-
-        if (member.GroupInstanceId is not null && member.GroupInstanceId != input.GroupInstanceId)
-        {
-            return Task.FromResult(JoinGroupResult.Failed(ErrorCode.FencedInstanceId, memberId));
-        }
+        var member = group.Members[memberId];
 
         switch (group.State)
         {
@@ -563,19 +556,23 @@ public sealed partial class GroupCoordinator
     }
 
     /// <summary>UNKNOWN_MEMBER_ID or FENCED_INSTANCE_ID, checked as Kafka checks them for Sync, Heartbeat and OffsetCommit.</summary>
+    /// <remarks>
+    /// Without an instance id (older request versions have none) only membership is checked, as in
+    /// Kafka; with one, it must name this member id.
+    /// </remarks>
     private static ErrorCode ValidateMember(ClassicGroup group, string memberId, string? groupInstanceId)
     {
-        if (groupInstanceId is not null && group.StaticMembers.TryGetValue(groupInstanceId, out var current) && current != memberId)
+        if (groupInstanceId is not null)
         {
-            return ErrorCode.FencedInstanceId;
+            if (!group.StaticMembers.TryGetValue(groupInstanceId, out var current))
+            {
+                return ErrorCode.UnknownMemberId;
+            }
+
+            return current == memberId ? ErrorCode.None : ErrorCode.FencedInstanceId;
         }
 
-        if (!group.Members.TryGetValue(memberId, out var member))
-        {
-            return ErrorCode.UnknownMemberId;
-        }
-
-        return member.GroupInstanceId is not null && member.GroupInstanceId != groupInstanceId ? ErrorCode.FencedInstanceId : ErrorCode.None;
+        return group.Members.ContainsKey(memberId) ? ErrorCode.None : ErrorCode.UnknownMemberId;
     }
 
     public Task<ErrorCode> HeartbeatAsync(HeartbeatInput input, CancellationToken cancellationToken = default)
