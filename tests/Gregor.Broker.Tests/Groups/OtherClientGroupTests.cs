@@ -5,7 +5,10 @@ using Xunit;
 
 namespace Gregor.Broker.Tests.Groups;
 
-/// <summary>Consumer groups of clients other than librdkafka: kafka-python 2.0.2 (old API versions) consumes what Confluent.Kafka produced, commits, restarts and resumes.</summary>
+/// <summary>
+/// Consumer groups of clients other than librdkafka — kafka-python 2.0.2 (old API versions) and
+/// kafkajs 2.2.4 — consume what Confluent.Kafka produced, commit, restart and resume.
+/// </summary>
 public class OtherClientGroupTests
 {
     private const string Python = "/usr/bin/python3";
@@ -33,6 +36,30 @@ public class OtherClientGroupTests
         // And the group's committed offsets are at the end of every partition.
         using var admin = Clients.Admin(broker.BootstrapServers);
         var committed = await admin.ListConsumerGroupOffsetsAsync([new Confluent.Kafka.ConsumerGroupTopicPartitions("py-group", null)]);
+        Assert.All(committed[0].Partitions, p => Assert.Equal(10, p.Offset.Value));
+    }
+
+    [Fact]
+    public async Task KafkajsGroupCommitsRestartsAndResumes()
+    {
+        var clients = ClientsDirectory();
+        Assert.True(Directory.Exists(Path.Combine(clients, "node_modules", "kafkajs")),
+            $"kafkajs is missing: run 'npm ci' in {clients} (.ci/run should do it).");
+        await using var broker = await InProcessBroker.StartAsync(GroupClients.BrokerOverrides());
+        await Clients.CreateTopicAsync(broker.BootstrapServers, "js-orders", 3);
+        await GroupClients.ProduceAsync(broker.BootstrapServers, "js-orders", 3, 10);
+
+        var script = Path.Combine(clients, "kafkajs_group.js");
+        var first = Records(Run("node", $"{script} {broker.BootstrapServers} js-orders js-group 18", TimeSpan.FromSeconds(60)));
+        Assert.Equal(18, first.Count);
+        var second = Records(Run("node", $"{script} {broker.BootstrapServers} js-orders js-group 100", TimeSpan.FromSeconds(60)));
+        Assert.Equal(12, second.Count);
+        var all = first.Concat(second).ToList();
+        Assert.Equal(30, all.Select(r => (r.Partition, r.Offset)).Distinct().Count());
+        Assert.Equal(30, all.Select(r => r.Value).Distinct().Count());
+
+        using var admin = Clients.Admin(broker.BootstrapServers);
+        var committed = await admin.ListConsumerGroupOffsetsAsync([new Confluent.Kafka.ConsumerGroupTopicPartitions("js-group", null)]);
         Assert.All(committed[0].Partitions, p => Assert.Equal(10, p.Offset.Value));
     }
 
