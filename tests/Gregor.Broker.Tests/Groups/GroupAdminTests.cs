@@ -43,6 +43,11 @@ public class GroupAdminTests
         Assert.Equal("billing-client", member.ClientId);
         Assert.Equal(2, member.Assignment.TopicPartitions.Count);
 
+        // A KIP-848 group is described too (librdkafka uses ConsumerGroupDescribe for it).
+        var kip848Described = Assert.Single((await admin.DescribeConsumerGroupsAsync(["shipping"])).ConsumerGroupDescriptions);
+        Assert.Equal(ConsumerGroupState.Stable, kip848Described.State);
+        Assert.Equal(2, Assert.Single(kip848Described.Members).Assignment.TopicPartitions.Count);
+
         // Lag = log end - committed offset, per partition.
         var committed = await admin.ListConsumerGroupOffsetsAsync([new ConsumerGroupTopicPartitions("billing", null)]);
         var offsets = Assert.Single(committed).Partitions.ToDictionary(p => $"{p.Topic}-{p.Partition.Value}", p => p.Offset.Value);
