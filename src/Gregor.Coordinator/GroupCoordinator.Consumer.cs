@@ -47,7 +47,12 @@ public sealed partial class GroupCoordinator
         if (invalid is not null)
         {
             Log.HeartbeatRejected(_logger, input.GroupId, input.MemberId, input.MemberEpoch, invalid);
-            return ConsumerGroupHeartbeatResult.Failed(invalid == "assignor" ? ErrorCode.UnsupportedAssignor : ErrorCode.InvalidRequest, invalid == "assignor" ? $"Unsupported assignor {input.ServerAssignor}." : invalid);
+            return invalid switch
+            {
+                "assignor" => ConsumerGroupHeartbeatResult.Failed(ErrorCode.UnsupportedAssignor, $"Unsupported assignor {input.ServerAssignor}."),
+                "regex" => ConsumerGroupHeartbeatResult.Failed(ErrorCode.InvalidRegularExpression, $"SubscribedTopicRegex '{input.SubscribedTopicRegex}' is not a valid regular expression."),
+                _ => ConsumerGroupHeartbeatResult.Failed(ErrorCode.InvalidRequest, invalid),
+            };
         }
 
         _groups.TryGetValue(input.GroupId, out var existing);
@@ -210,10 +215,9 @@ public sealed partial class GroupCoordinator
             return "MemberId can't be empty.";
         }
 
-        // librdkafka sends an empty regex alongside topic names to mean "no regex".
-        if (!string.IsNullOrEmpty(input.SubscribedTopicRegex))
+        if (!string.IsNullOrEmpty(input.SubscribedTopicRegex) && TopicRegex(input.SubscribedTopicRegex) is null)
         {
-            return $"SubscribedTopicRegex '{input.SubscribedTopicRegex}' is not supported by this broker yet.";
+            return "regex";
         }
 
         if (input.ServerAssignor is not null && !_config.ConsumerGroupAssignors.Contains(input.ServerAssignor))
@@ -252,6 +256,17 @@ public sealed partial class GroupCoordinator
             changed = true;
         }
 
+        // librdkafka sends an empty regex alongside topic names to mean "no regex".
+        if (input.SubscribedTopicRegex is not null)
+        {
+            var regex = input.SubscribedTopicRegex.Length == 0 ? null : input.SubscribedTopicRegex;
+            if (member.SubscribedTopicRegex != regex)
+            {
+                member.SubscribedTopicRegex = regex;
+                changed = true;
+            }
+        }
+
         if (input.ServerAssignor is not null && member.ServerAssignor != input.ServerAssignor)
         {
             member.ServerAssignor = input.ServerAssignor;
@@ -264,7 +279,7 @@ public sealed partial class GroupCoordinator
     private Dictionary<Uuid, int> SubscribedPartitionCounts(ConsumerGroup group)
     {
         var counts = new Dictionary<Uuid, int>();
-        foreach (var name in group.Members.Values.SelectMany(m => m.SubscribedTopicNames).Distinct(StringComparer.Ordinal))
+        foreach (var name in group.Members.Values.SelectMany(SubscribedTopics).Distinct(StringComparer.Ordinal))
         {
             if (_topics.TryGetTopic(name, out var topic))
             {
@@ -274,6 +289,35 @@ public sealed partial class GroupCoordinator
 
         return counts;
     }
+
+    /// <summary>
+    /// The topics a member consumes: its names plus, for a regular-expression subscription
+    /// (KIP-848), every non-internal topic the expression matches in full, as Kafka's RE2J match does.
+    /// </summary>
+    private IEnumerable<string> SubscribedTopics(ConsumerGroupMember member)
+    {
+        if (member.SubscribedTopicRegex is null || TopicRegex(member.SubscribedTopicRegex) is not { } regex)
+        {
+            return member.SubscribedTopicNames;
+        }
+
+        return member.SubscribedTopicNames.Concat(_topics.AllTopics().Select(t => t.Name).Where(n => !n.StartsWith("__", StringComparison.Ordinal) && regex.IsMatch(n)));
+    }
+
+    private static readonly System.Collections.Concurrent.ConcurrentDictionary<string, System.Text.RegularExpressions.Regex?> TopicRegexes = new(StringComparer.Ordinal);
+
+    private static System.Text.RegularExpressions.Regex? TopicRegex(string pattern) =>
+        TopicRegexes.GetOrAdd(pattern, static p =>
+        {
+            try
+            {
+                return new System.Text.RegularExpressions.Regex($"^(?:{p})$", System.Text.RegularExpressions.RegexOptions.CultureInvariant, TimeSpan.FromMilliseconds(100));
+            }
+            catch (ArgumentException)
+            {
+                return null;
+            }
+        });
 
     private static bool SameCounts(Dictionary<Uuid, int> a, Dictionary<Uuid, int> b) =>
         a.Count == b.Count && a.All(kv => b.TryGetValue(kv.Key, out var v) && v == kv.Value);
@@ -298,7 +342,7 @@ public sealed partial class GroupCoordinator
         var members = group.Members.Values
             .Select(m => new AssignmentMember(
                 m.MemberId,
-                m.SubscribedTopicNames.Select(n => _topics.TryGetTopic(n, out var t) ? t.TopicId : Uuid.Zero).Where(id => !id.IsZero).ToHashSet(),
+                SubscribedTopics(m).Select(n => _topics.TryGetTopic(n, out var t) ? t.TopicId : Uuid.Zero).Where(id => !id.IsZero).ToHashSet(),
                 group.TargetAssignment.GetValueOrDefault(m.MemberId) ?? new Assignment()))
             .ToList();
         var target = SelectAssignor(group).Assign(members, partitionCounts);
@@ -441,6 +485,7 @@ public sealed partial class GroupCoordinator
             ClientId = input.ClientId,
             ClientHost = input.ClientHost,
             SubscribedTopicNames = previous.SubscribedTopicNames,
+            SubscribedTopicRegex = previous.SubscribedTopicRegex,
             ServerAssignor = previous.ServerAssignor,
             RebalanceTimeoutMs = previous.RebalanceTimeoutMs,
             MemberEpoch = previous.PreviousMemberEpoch,

@@ -11,6 +11,9 @@ public interface ITopicMetadataSource
     bool TryGetTopic(string name, out TopicInfo topic);
 
     bool TryGetTopic(Uuid topicId, out TopicInfo topic);
+
+    /// <summary>Every topic, for regular-expression subscriptions (KIP-848).</summary>
+    IReadOnlyList<TopicInfo> AllTopics();
 }
 
 /// <summary>A fixed set of topics, for tests and tools.</summary>
@@ -42,6 +45,14 @@ public sealed class StaticTopicMetadataSource : ITopicMetadataSource
         lock (_lock)
         {
             return _byId.TryGetValue(topicId, out topic);
+        }
+    }
+
+    public IReadOnlyList<TopicInfo> AllTopics()
+    {
+        lock (_lock)
+        {
+            return [.. _byName.Values];
         }
     }
 }

@@ -233,6 +233,26 @@ public sealed class ConsumerGroupTests
         h.Dispose();
     }
 
+    [Fact]
+    public void Regex_subscription_covers_matching_topics_and_picks_up_new_ones()
+    {
+        using var h = new Harness();
+        var r = Done(h.Coordinator.ConsumerGroupHeartbeatAsync(new ConsumerGroupHeartbeatInput("g", "m1", 0, null, null, 30_000, [], "topic-.*", null, [], "c", "h")));
+        Assert.Equal(ErrorCode.None, r.Error);
+        Assert.Equal(6, PartitionsOf(r.Assignment, TopicA).Count);
+        Assert.Equal(3, PartitionsOf(r.Assignment, TopicB).Count);
+
+        var topicC = new Uuid(0x5555, 0x6666);
+        h.Topics.AddOrUpdate(new TopicInfo(topicC, "topic-c", 2));
+        h.Topics.AddOrUpdate(new TopicInfo(new Uuid(0x7777, 0x8888), "other", 2));
+        r = h.Heartbeat("g", "m1", r.MemberEpoch);
+        Assert.Equal(2, PartitionsOf(r.Assignment, topicC).Count);
+        Assert.Equal(11, r.Assignment!.Sum(t => t.Partitions.Count));
+
+        var bad = Done(h.Coordinator.ConsumerGroupHeartbeatAsync(new ConsumerGroupHeartbeatInput("g", "m2", 0, null, null, 30_000, [], "topic-(", null, [], "c", "h")));
+        Assert.Equal(ErrorCode.InvalidRegularExpression, bad.Error);
+    }
+
     /// <summary>m1 and m2 on topic-a, reconciled to epoch 2 with three partitions each.</summary>
     private static (HashSet<int> M1, HashSet<int> M2) TwoStableMembers(Harness h)
     {

@@ -128,6 +128,9 @@ internal sealed class MetadataViewTopicSource : ITopicMetadataSource
         return false;
     }
 
+    public IReadOnlyList<TopicInfo> AllTopics() =>
+        [.. _metadata.Topics.Select(t => new TopicInfo(t.TopicId, t.Name, t.Partitions.Count))];
+
     public bool TryGetTopic(Uuid topicId, out TopicInfo topic)
     {
         if (_metadata.TryGetTopic(topicId, out var t))

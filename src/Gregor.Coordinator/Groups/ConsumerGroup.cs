@@ -164,7 +164,8 @@ internal sealed class ConsumerGroup : Group
 
     public override string StateName => State.ToString();
 
-    public override bool IsSubscribedTo(string topic) => Members.Values.Any(m => m.SubscribedTopicNames.Contains(topic));
+    public override bool IsSubscribedTo(string topic) =>
+        Members.Values.Any(m => m.SubscribedTopicNames.Contains(topic) || (m.SubscribedTopicRegex is not null && System.Text.RegularExpressions.Regex.IsMatch(topic, $"^(?:{m.SubscribedTopicRegex})$")));
 
     /// <summary>The member that owns a partition (assigned or still pending revocation), if any.</summary>
     public string? OwnerOf(Uuid topicId, int partition, string exceptMemberId)

@@ -80,6 +80,23 @@ public class GroupMembershipTests
         Assert.True(DateTime.UtcNow - closedAt < TimeSpan.FromSeconds(15));
     }
 
+    [Theory]
+    [InlineData(GroupProtocolKind.Classic)]
+    [InlineData(GroupProtocolKind.Consumer)]
+    public async Task RegexSubscriptionConsumesEveryMatchingTopic(GroupProtocolKind protocol)
+    {
+        // Classic: librdkafka matches the regex itself; KIP-848: the broker does (SubscribedTopicRegex).
+        await using var broker = await InProcessBroker.StartAsync(GroupClients.BrokerOverrides());
+        await Clients.CreateTopicAsync(broker.BootstrapServers, "metrics-cpu", 2);
+        await Clients.CreateTopicAsync(broker.BootstrapServers, "metrics-disk", 3);
+        await Clients.CreateTopicAsync(broker.BootstrapServers, "logs", 2);
+        using var consumer = GroupClients.Build(GroupClients.Consumer(broker.BootstrapServers, "regex", protocol));
+        consumer.Subscribe("^metrics-.*");
+        GroupClients.PollUntil([consumer], a => a[0].Count == 5, Settle, "the 5 partitions of metrics-*");
+        Assert.Equal(["metrics-cpu", "metrics-disk"], consumer.Assignment.Select(tp => tp.Topic).Distinct().Order());
+        consumer.Close();
+    }
+
     /// <summary>Consumers closed (leaving their group) and disposed together.</summary>
     private sealed class ConsumerSet(IEnumerable<IConsumer<string, string>> consumers) : IDisposable
     {
