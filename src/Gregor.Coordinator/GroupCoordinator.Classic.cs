@@ -13,6 +13,8 @@ public sealed partial class GroupCoordinator
 
     private static string JoinKey(string groupId) => "join|" + groupId;
 
+    private static string SyncKey(string groupId) => "sync|" + groupId;
+
     public async Task<JoinGroupResult> JoinGroupAsync(JoinGroupInput input, CancellationToken cancellationToken = default)
     {
         Task<JoinGroupResult> result;
@@ -302,6 +304,8 @@ public sealed partial class GroupCoordinator
             }
         }
 
+        Cancel(SyncKey(group.GroupId));
+        group.PendingSyncMembers.Clear();
         var wasEmpty = group.State == ClassicGroupState.Empty;
         group.TransitionTo(ClassicGroupState.PreparingRebalance, NowMs);
         if (wasEmpty && _config.GroupInitialRebalanceDelayMs > 0)
@@ -387,6 +391,12 @@ public sealed partial class GroupCoordinator
 
         group.TransitionTo(ClassicGroupState.CompletingRebalance, NowMs);
         Log.GenerationStarted(_logger, group.GroupId, group.GenerationId, group.ProtocolName, group.Members.Count);
+
+        // Members that never send SyncGroup would hold the generation forever (a heartbeat keeps
+        // them alive): as Kafka, they get one rebalance timeout to sync, then are removed.
+        group.PendingSyncMembers.Clear();
+        group.PendingSyncMembers.UnionWith(group.Members.Keys);
+        Schedule(SyncKey(group.GroupId), Math.Max(group.MaxRebalanceTimeoutMs, 0), () => OnSyncTimeout(group, group.GenerationId));
         foreach (var m in group.Members.Values)
         {
             if (m.JoinWaiter is { } waiter)
@@ -397,6 +407,25 @@ public sealed partial class GroupCoordinator
 
             ScheduleHeartbeat(group, m);
         }
+    }
+
+    private void OnSyncTimeout(ClassicGroup group, int generationId)
+    {
+        if (group.GenerationId != generationId || group.State is not (ClassicGroupState.CompletingRebalance or ClassicGroupState.Stable) || group.PendingSyncMembers.Count == 0)
+        {
+            return;
+        }
+
+        foreach (var memberId in group.PendingSyncMembers.ToList())
+        {
+            if (group.Members.TryGetValue(memberId, out var member))
+            {
+                RemoveMember(group, member, "did not sync before the rebalance timeout");
+            }
+        }
+
+        group.PendingSyncMembers.Clear();
+        PrepareRebalance(group);
     }
 
     private void ScheduleHeartbeat(ClassicGroup group, ClassicGroupMember member) =>
@@ -430,6 +459,7 @@ public sealed partial class GroupCoordinator
     private void RemoveMember(ClassicGroup group, ClassicGroupMember member, string reason)
     {
         group.Members.Remove(member.MemberId);
+        group.PendingSyncMembers.Remove(member.MemberId);
         if (member.GroupInstanceId is not null && group.StaticMembers.TryGetValue(member.GroupInstanceId, out var id) && id == member.MemberId)
         {
             group.StaticMembers.Remove(member.GroupInstanceId);
@@ -507,6 +537,11 @@ public sealed partial class GroupCoordinator
         }
 
         var member = group.Members[input.MemberId];
+        if (group.State is ClassicGroupState.CompletingRebalance or ClassicGroupState.Stable && group.PendingSyncMembers.Remove(member.MemberId) && group.PendingSyncMembers.Count == 0)
+        {
+            Cancel(SyncKey(group.GroupId));
+        }
+
         switch (group.State)
         {
             case ClassicGroupState.PreparingRebalance:

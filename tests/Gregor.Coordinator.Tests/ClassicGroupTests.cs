@@ -218,6 +218,29 @@ public sealed class ClassicGroupTests
         Assert.Equal(3, Done(bJoin).GenerationId);
     }
 
+    [Fact]
+    public void Member_that_joins_but_never_syncs_is_removed_after_the_rebalance_timeout()
+    {
+        using var h = new Harness();
+        var a = Done(h.JoinNew("g", rebalanceTimeoutMs: 20_000));
+        var bJoin = h.JoinNew("g", rebalanceTimeoutMs: 20_000);
+        Done(h.Coordinator.JoinGroupAsync(Join("g", a.MemberId, rebalanceTimeoutMs: 20_000)));
+        var b = Done(bJoin);
+
+        // The leader syncs; b only heartbeats, which keeps its session alive but not its place.
+        Done(h.Coordinator.SyncGroupAsync(new SyncGroupInput("g", 2, a.MemberId, null, null, null, [new SyncGroupAssignment(a.MemberId, [1]), new SyncGroupAssignment(b.MemberId, [2])])));
+        for (var i = 0; i < 4; i++)
+        {
+            h.Time.AdvanceMs(4000);
+            Assert.Equal(ErrorCode.None, Done(h.Coordinator.HeartbeatAsync(new HeartbeatInput("g", 2, b.MemberId, null))));
+            Assert.Equal(ErrorCode.None, Done(h.Coordinator.HeartbeatAsync(new HeartbeatInput("g", 2, a.MemberId, null))));
+        }
+
+        h.Time.AdvanceMs(4000);
+        Assert.Equal(ErrorCode.UnknownMemberId, Done(h.Coordinator.HeartbeatAsync(new HeartbeatInput("g", 2, b.MemberId, null))));
+        Assert.Equal(ErrorCode.RebalanceInProgress, Done(h.Coordinator.HeartbeatAsync(new HeartbeatInput("g", 2, a.MemberId, null))));
+    }
+
     internal static (string A, string B) TwoStableMembers(Harness h)
     {
         var a = Done(h.JoinNew("g"));

@@ -116,6 +116,9 @@ internal sealed class ClassicGroup : Group
 
     public int InitialDelayRemainingMs { get; set; }
 
+    /// <summary>Members that got the current generation's JoinGroup response but have not sent SyncGroup yet.</summary>
+    public HashSet<string> PendingSyncMembers { get; } = new(StringComparer.Ordinal);
+
     public void TransitionTo(ClassicGroupState state, long nowMs)
     {
         State = state;
