@@ -17,11 +17,13 @@ internal static partial class BrokerLog
     [LoggerMessage(EventId = 1003, Level = LogLevel.Information, Message = "Auto-created topic {Topic} on {Api} from client {ClientId}")]
     public static partial void TopicAutoCreated(ILogger logger, string topic, string api, string? clientId);
 
-    [LoggerMessage(EventId = 1004, Level = LogLevel.Warning, Message = "Adopted topic {Topic} (id {TopicId}) found in the log dirs but missing from the topic metadata file")]
-    public static partial void TopicAdopted(ILogger logger, string topic, string topicId);
+    [LoggerMessage(EventId = 1021, Level = LogLevel.Error, Message = "Append to {Topic}-{Partition} failed with an I/O error")]
+    public static partial void AppendIoFailed(ILogger logger, Exception exception, string topic, int partition);
 
-    [LoggerMessage(EventId = 1010, Level = LogLevel.Warning, Message = "Closing connection {ConnectionId} from {Remote}: {Reason}")]
-    public static partial void InvalidRequest(ILogger logger, long connectionId, string? remote, string reason);
+    [LoggerMessage(EventId = 1022, Level = LogLevel.Error, Message = "Read from {Topic}-{Partition} failed with an I/O error")]
+    public static partial void ReadFailed(ILogger logger, Exception exception, string topic, int partition);
+
+
 
     [LoggerMessage(EventId = 1011, Level = LogLevel.Error, Message = "Unexpected error handling {ApiKey} v{Version} (correlation id {CorrelationId}) from {ClientId}")]
     public static partial void HandlerFailed(ILogger logger, Exception exception, string apiKey, short version, int correlationId, string? clientId);

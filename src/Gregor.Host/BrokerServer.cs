@@ -112,14 +112,23 @@ public sealed class BrokerServer : IAsyncDisposable
 
             metadata.TopicsChanged += (removed, added) =>
             {
-                if (removed is not null)
+                try
                 {
-                    replicaManager.RemoveTopic(removed);
-                }
+                    if (removed is not null)
+                    {
+                        replicaManager.RemoveTopic(removed);
+                    }
 
-                if (added is not null)
+                    if (added is not null)
+                    {
+                        replicaManager.ApplyTopic(added);
+                    }
+                }
+                catch (Exception e) when (e is IOException or UnauthorizedAccessException or InvalidConfigException)
                 {
-                    replicaManager.ApplyTopic(added);
+                    // The metadata change stands (as a controller's would); the partitions it could
+                    // not open answer errors until a restart opens them again.
+                    HostLog.ApplyTopicFailed(_logger, e, (added ?? removed)!.Name);
                 }
             };
 
@@ -292,6 +301,9 @@ internal static partial class HostLog
 
     [LoggerMessage(EventId = 3, Level = LogLevel.Warning, Message = "Adopted topic {Topic} (id {TopicId}, {Partitions} partitions) found in the log dirs but missing from the topic metadata file")]
     public static partial void TopicAdopted(ILogger logger, string topic, string topicId, int partitions);
+
+    [LoggerMessage(EventId = 5, Level = LogLevel.Error, Message = "Could not open or delete the local logs of topic {Topic}")]
+    public static partial void ApplyTopicFailed(ILogger logger, Exception exception, string topic);
 
     [LoggerMessage(EventId = 4, Level = LogLevel.Information, Message = "Gregor broker stopped")]
     public static partial void Stopped(ILogger logger);

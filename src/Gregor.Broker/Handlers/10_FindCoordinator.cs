@@ -1,7 +1,9 @@
 // FindCoordinator v0-6: one key (v0-3) or a batch of CoordinatorKeys (v4+, KIP-699). Key type 0
-// (group) creates __consumer_offsets on first use and names this broker, the leader of the
-// group's partition. Key type 1 (transactional id) answers COORDINATOR_NOT_AVAILABLE until the
-// transaction coordinator exists.
+// (group) creates __consumer_offsets on first use, loads the group's partition and names this
+// broker, its leader. Key type 1 (transactional id) names this broker too: on a single node it is
+// every coordinator, and the transaction coordinator comes with its own handlers. Advertising
+// this API also matters to librdkafka: it enables LZ4 only when FindCoordinator is listed.
+// Share groups (key type 2) are not supported yet (INVALID_REQUEST).
 using Gregor.Protocol;
 using Gregor.Protocol.Messages;
 
@@ -22,8 +24,9 @@ public sealed class FindCoordinatorHandler : ApiHandler<FindCoordinatorRequest>
 
     protected override async ValueTask<IResponseMessage?> HandleAsync(RequestContext context, FindCoordinatorRequest request, CancellationToken cancellationToken)
     {
+        var version = context.ApiVersion;
         var response = new FindCoordinatorResponse();
-        if (context.ApiVersion >= 4)
+        if (version >= 4)
         {
             foreach (var key in request.CoordinatorKeys)
             {
@@ -42,9 +45,9 @@ public sealed class FindCoordinatorHandler : ApiHandler<FindCoordinatorRequest>
             return response;
         }
 
-        var single = await FindAsync(context, request.Key, context.ApiVersion >= 1 ? request.KeyType : GroupKeyType, cancellationToken).ConfigureAwait(false);
+        var single = await FindAsync(context, request.Key, version >= 1 ? request.KeyType : GroupKeyType, cancellationToken).ConfigureAwait(false);
         response.ErrorCode = (short)single.Error;
-        response.ErrorMessage = single.Message;
+        response.ErrorMessage = version >= 1 ? single.Message : null;
         response.NodeId = single.NodeId;
         response.Host = single.Host;
         response.Port = single.Port;
@@ -53,22 +56,30 @@ public sealed class FindCoordinatorHandler : ApiHandler<FindCoordinatorRequest>
 
     private async ValueTask<(ErrorCode Error, string? Message, int NodeId, string Host, int Port)> FindAsync(RequestContext context, string key, sbyte keyType, CancellationToken cancellationToken)
     {
-        if (keyType == TransactionKeyType)
+        if (keyType is not (GroupKeyType or TransactionKeyType))
         {
-            return (ErrorCode.CoordinatorNotAvailable, "The transaction coordinator is not available yet.", -1, string.Empty, -1);
+            return (ErrorCode.InvalidRequest, $"Unsupported key type {keyType}.", -1, string.Empty, -1);
         }
 
-        if (keyType != GroupKeyType)
+        if (keyType == TransactionKeyType && string.IsNullOrEmpty(key))
         {
-            return (ErrorCode.InvalidRequest, $"Unknown coordinator key type {keyType}.", -1, string.Empty, -1);
+            return (ErrorCode.InvalidRequest, "The transactional id must not be empty.", -1, string.Empty, -1);
         }
 
-        var error = await _broker.Groups.EnsureCoordinatorAsync(key, cancellationToken).ConfigureAwait(false);
+        if (keyType == GroupKeyType)
+        {
+            var error = await _broker.Groups.EnsureCoordinatorAsync(key, cancellationToken).ConfigureAwait(false);
+            if (error != ErrorCode.None)
+            {
+                return (error, "The coordinator is not available.", -1, string.Empty, -1);
+            }
+        }
+
         var self = _broker.Metadata.AliveBrokers.FirstOrDefault(b => b.NodeId == _broker.NodeId);
         var endpoint = self?.EndpointFor(context.Connection.ListenerName) ?? (self is { Endpoints.Count: > 0 } ? self.Endpoints[0] : null);
-        if (error != ErrorCode.None || endpoint is null)
+        if (endpoint is null)
         {
-            return (error == ErrorCode.None ? ErrorCode.CoordinatorNotAvailable : error, null, -1, string.Empty, -1);
+            return (ErrorCode.CoordinatorNotAvailable, "The coordinator is not available.", -1, string.Empty, -1);
         }
 
         return (ErrorCode.None, null, _broker.NodeId, endpoint.Host, endpoint.Port);

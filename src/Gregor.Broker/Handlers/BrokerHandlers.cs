@@ -12,6 +12,7 @@ public static class BrokerHandlers
             new FetchHandler(broker),
             new ListOffsetsHandler(broker),
             new MetadataHandler(broker),
+            new FindCoordinatorHandler(broker),
             new ApiVersionsHandler(() => registry!),
             new CreateTopicsHandler(broker),
             new DeleteTopicsHandler(broker),
@@ -21,7 +22,6 @@ public static class BrokerHandlers
             // Group coordinator (issue 3).
             new OffsetCommitHandler(broker),
             new OffsetFetchHandler(broker),
-            new FindCoordinatorHandler(broker),
             new JoinGroupHandler(broker),
             new HeartbeatHandler(broker),
             new LeaveGroupHandler(broker),

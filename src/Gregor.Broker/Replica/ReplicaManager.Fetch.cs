@@ -1,4 +1,5 @@
 using Gregor.Protocol;
+using Gregor.Storage;
 
 namespace Gregor.Broker.Replica;
 
@@ -47,7 +48,7 @@ public sealed partial class ReplicaManager
     public async ValueTask<FetchPartitionResult[]> FetchAsync(FetchParams fetchParams, IReadOnlyList<FetchPartitionRequest> requests, CancellationToken cancellationToken)
     {
         var results = ReadAll(fetchParams, requests, out var bytesRead, out var anyError, out var highWatermarks);
-        if (fetchParams.MaxWait <= TimeSpan.Zero || bytesRead >= fetchParams.MinBytes || anyError || requests.Count == 0)
+        if (fetchParams.MaxWait <= TimeSpan.Zero || Volatile.Read(ref _shuttingDown) || bytesRead >= fetchParams.MinBytes || anyError || requests.Count == 0)
         {
             return results;
         }
@@ -143,7 +144,20 @@ public sealed partial class ReplicaManager
             var limit = (int)Math.Min(Math.Max(0, request.PartitionMaxBytes), remaining);
             var minOneBatch = bytesRead == 0;
             var maxOffset = fetchParams.IsolationLevel == 1 ? partition.LastStableOffset : highWatermark;
-            var read = partition.Log.Read(request.FetchOffset, limit, maxOffset, minOneBatch);
+            LogReadInfo read;
+            try
+            {
+                read = partition.Log.Read(request.FetchOffset, limit, maxOffset, minOneBatch);
+            }
+            catch (IOException e)
+            {
+                // A failing disk fails this partition (KAFKA_STORAGE_ERROR), not the whole fetch.
+                BrokerLog.ReadFailed(_logger, e, request.Topic, request.Partition);
+                result.ErrorCode = ErrorCode.KafkaStorageError;
+                anyError = true;
+                continue;
+            }
+
             if (read.Error != ErrorCode.None)
             {
                 result.ErrorCode = read.Error;

@@ -44,7 +44,19 @@ public sealed partial class ReplicaManager
                 $"The size of the current ISR {partition.Isr.Count} is insufficient to satisfy the min.isr requirement of {log.Config.MinInSyncReplicas} for partition {topic}-{partitionIndex}");
         }
 
-        var info = log.Append(records, partition.LeaderEpoch);
+        LogAppendInfo info;
+        try
+        {
+            info = log.Append(records, partition.LeaderEpoch);
+        }
+        catch (IOException e)
+        {
+            // Kafka marks the log dir offline; here the partition answers KAFKA_STORAGE_ERROR and
+            // the client retries, while other partitions keep working.
+            BrokerLog.AppendIoFailed(_logger, e, topic, partitionIndex);
+            return ProducePartitionResult.Error(ErrorCode.KafkaStorageError, e.Message);
+        }
+
         if (info.Error != ErrorCode.None)
         {
             BrokerLog.AppendFailed(_logger, topic, partitionIndex, info.Error.ToString(), info.ErrorMessage);

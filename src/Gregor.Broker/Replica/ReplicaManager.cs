@@ -19,6 +19,7 @@ public sealed partial class ReplicaManager : IDisposable
     private readonly IReadOnlyDictionary<string, string> _brokerProperties;
     private readonly TimeProvider _timeProvider;
     private readonly ILogger _logger;
+    private bool _shuttingDown;
 
     public ReplicaManager(
         int localNodeId,
@@ -115,6 +116,8 @@ public sealed partial class ReplicaManager : IDisposable
     /// <summary>Answers every parked fetch now (before a graceful shutdown).</summary>
     public void WakeAllWaiters()
     {
+        // From now on fetches answer at once instead of parking: the broker is going away.
+        Volatile.Write(ref _shuttingDown, true);
         foreach (var partition in _partitions.Values)
         {
             partition.WakeWaiters();

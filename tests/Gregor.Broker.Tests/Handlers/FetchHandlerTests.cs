@@ -81,6 +81,31 @@ public sealed class FetchHandlerTests : IClassFixture<BrokerFixture>
     }
 
     [Fact]
+    public async Task MaxBytesSpansPartitionsButTheFirstAlwaysGetsAWholeBatch()
+    {
+        await using var client = await _broker.ConnectAsync();
+        var created = await client.SendAsync<CreateTopicsResponse>(Requests.CreateTopic("fetch-max-bytes", 2), 7);
+        var topicId = created.Topics[0].TopicId;
+        var batch0 = Requests.Batch(10, "p0");
+        var batch1 = Requests.Batch(10, "p1");
+        await client.SendAsync<ProduceResponse>(Requests.Produce("fetch-max-bytes", 0, batch0), 9);
+        await client.SendAsync<ProduceResponse>(Requests.Produce("fetch-max-bytes", 1, batch1), 9);
+
+        var request = Requests.Fetch("", topicId, 0, 0);
+        request.Topics[0].Partitions.Add(new FetchRequest.FetchPartition { Partition = 1, FetchOffset = 0, PartitionMaxBytes = 1 << 20 });
+        request.MaxBytes = 10;
+        var response = await client.SendAsync<FetchResponse>(request, 16);
+        var partitions = response.Responses[0].Partitions;
+        Assert.Equal(batch0.Length, partitions[0].Records!.Value.Length);
+        Assert.Equal(0, partitions[1].Records!.Value.Length);
+        Assert.Equal(10, partitions[1].HighWatermark);
+
+        request.MaxBytes = batch0.Length + batch1.Length;
+        response = await client.SendAsync<FetchResponse>(request, 16);
+        Assert.Equal(batch1.Length, response.Responses[0].Partitions[1].Records!.Value.Length);
+    }
+
+    [Fact]
     public async Task OffsetBeyondTheLogEndIsOffsetOutOfRange()
     {
         await using var client = await _broker.ConnectAsync();

@@ -167,6 +167,19 @@ public sealed class ProduceHandlerTests : IClassFixture<BrokerFixture>
     }
 
     [Fact]
+    public async Task LogAppendTimeTopicsReportTheAppendTime()
+    {
+        await using var client = await _broker.ConnectAsync();
+        var created = await client.SendAsync<CreateTopicsResponse>(
+            Requests.CreateTopic("produce-log-append-time", 1, 1, false, ("message.timestamp.type", "LogAppendTime")), 7);
+        Assert.Equal((short)ErrorCode.None, created.Topics[0].ErrorCode);
+        var before = DateTimeOffset.UtcNow.ToUnixTimeMilliseconds();
+        var response = Single(await client.SendAsync<ProduceResponse>(Requests.Produce("produce-log-append-time", 0, Requests.Batch(2)), 9));
+        Assert.Equal((short)ErrorCode.None, response.ErrorCode);
+        Assert.InRange(response.LogAppendTimeMs, before - 1000, before + 60_000);
+    }
+
+    [Fact]
     public async Task OversizedBatchIsMessageTooLarge()
     {
         await using var client = await _broker.ConnectAsync();

@@ -229,6 +229,23 @@ public sealed class TopicHandlerTests : IClassFixture<BrokerFixture>
     }
 
     [Fact]
+    public async Task FindCoordinatorAnswersThisBroker()
+    {
+        await using var client = await _broker.ConnectAsync();
+        var port = _broker.Server.BoundEndpoints[0].Port;
+        var v3 = await client.SendAsync<FindCoordinatorResponse>(new FindCoordinatorRequest { Key = "group-a", KeyType = 0 }, 3);
+        Assert.Equal((short)ErrorCode.None, v3.ErrorCode);
+        Assert.Equal(1, v3.NodeId);
+        Assert.Equal(port, v3.Port);
+
+        var v6 = await client.SendAsync<FindCoordinatorResponse>(new FindCoordinatorRequest { KeyType = 1, CoordinatorKeys = ["txn-a", ""] }, 6);
+        Assert.Equal(2, v6.Coordinators.Count);
+        Assert.Equal((short)ErrorCode.None, v6.Coordinators[0].ErrorCode);
+        Assert.Equal(port, v6.Coordinators[0].Port);
+        Assert.Equal((short)ErrorCode.InvalidRequest, v6.Coordinators[1].ErrorCode);
+    }
+
+    [Fact]
     public async Task DescribeClusterListsThisBroker()
     {
         await using var client = await _broker.ConnectAsync();
