@@ -1,3 +1,4 @@
+using Gregor.TestKit;
 using System.Buffers.Binary;
 using System.Diagnostics.Metrics;
 using System.Net;

@@ -1,7 +1,7 @@
-namespace Gregor.Network.Tests;
+namespace Gregor.TestKit;
 
 /// <summary>A clock that moves only when the test calls <see cref="Advance"/>; timers fire then.</summary>
-internal sealed class ManualTimeProvider : TimeProvider
+public sealed class ManualTimeProvider : TimeProvider
 {
     private readonly object _lock = new();
     private readonly List<ManualTimer> _timers = [];
