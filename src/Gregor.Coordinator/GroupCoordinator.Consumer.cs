@@ -43,6 +43,12 @@ public sealed partial class GroupCoordinator
             return ConsumerGroupHeartbeatResult.Failed(error);
         }
 
+        if (!_config.ConsumerProtocolEnabled)
+        {
+            // As a Kafka broker whose group.coordinator.rebalance.protocols leaves out "consumer".
+            return ConsumerGroupHeartbeatResult.Failed(ErrorCode.UnsupportedVersion, "The consumer group protocol is disabled (group.coordinator.rebalance.protocols).");
+        }
+
         var invalid = ValidateHeartbeat(input);
         if (invalid is not null)
         {

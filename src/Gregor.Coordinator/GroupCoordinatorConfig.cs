@@ -39,5 +39,8 @@ public sealed record GroupCoordinatorConfig
     /// <summary><c>group.consumer.assignors</c>: the first one is the default.</summary>
     public IReadOnlyList<string> ConsumerGroupAssignors { get; init; } = ["uniform", "range"];
 
+    /// <summary>Whether <c>group.coordinator.rebalance.protocols</c> lists <c>consumer</c> (KIP-848 groups).</summary>
+    public bool ConsumerProtocolEnabled { get; init; } = true;
+
     public TimeSpan OffsetsRetention => TimeSpan.FromMinutes(OffsetsRetentionMinutes);
 }

@@ -253,6 +253,13 @@ public sealed class ConsumerGroupTests
         Assert.Equal(ErrorCode.InvalidRegularExpression, bad.Error);
     }
 
+    [Fact]
+    public void Consumer_protocol_can_be_disabled()
+    {
+        using var h = new Harness(new GroupCoordinatorConfig { ConsumerProtocolEnabled = false });
+        Assert.Equal(ErrorCode.UnsupportedVersion, h.Heartbeat("g", "m1", 0).Error);
+    }
+
     /// <summary>m1 and m2 on topic-a, reconciled to epoch 2 with three partitions each.</summary>
     private static (HashSet<int> M1, HashSet<int> M2) TwoStableMembers(Harness h)
     {

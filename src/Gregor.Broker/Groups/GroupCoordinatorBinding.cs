@@ -167,6 +167,8 @@ public sealed class GroupCoordinatorBinding : IDisposable
             ConsumerGroupHeartbeatIntervalMs = Int("group.consumer.heartbeat.interval.ms", defaults.ConsumerGroupHeartbeatIntervalMs),
             ConsumerGroupMaxSize = Int("group.consumer.max.size", defaults.ConsumerGroupMaxSize),
             ConsumerGroupAssignors = assignors.Count > 0 ? assignors : defaults.ConsumerGroupAssignors,
+            ConsumerProtocolEnabled = !p.TryGetValue("group.coordinator.rebalance.protocols", out var protocols)
+                || protocols.Split(',', StringSplitOptions.TrimEntries).Contains("consumer", StringComparer.OrdinalIgnoreCase),
         };
     }
 
