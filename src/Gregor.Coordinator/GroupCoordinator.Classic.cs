@@ -371,7 +371,7 @@ public sealed partial class GroupCoordinator
             group.LeaderId = null;
             group.TransitionTo(ClassicGroupState.Empty, NowMs);
             Append(group.Partition, GroupMetadataRecord(group));
-            Log.GenerationStarted(_logger, group.GroupId, group.GenerationId, null, 0);
+            GroupLog.GenerationStarted(_logger, group.GroupId, group.GenerationId, null, 0);
             return;
         }
 
@@ -390,7 +390,7 @@ public sealed partial class GroupCoordinator
         }
 
         group.TransitionTo(ClassicGroupState.CompletingRebalance, NowMs);
-        Log.GenerationStarted(_logger, group.GroupId, group.GenerationId, group.ProtocolName, group.Members.Count);
+        GroupLog.GenerationStarted(_logger, group.GroupId, group.GenerationId, group.ProtocolName, group.Members.Count);
 
         // Members that never send SyncGroup would hold the generation forever (a heartbeat keeps
         // them alive): as Kafka, they get one rebalance timeout to sync, then are removed.
@@ -475,7 +475,7 @@ public sealed partial class GroupCoordinator
             group.LeaderId = group.Members.Count > 0 ? group.Members.GetAt(0).Key : null;
         }
 
-        Log.MemberRemoved(_logger, member.MemberId, group.GroupId, reason);
+        GroupLog.MemberRemoved(_logger, member.MemberId, group.GroupId, reason);
     }
 
     private void RemoveMemberAndUpdateGroup(ClassicGroup group, ClassicGroupMember member, string reason)

@@ -52,7 +52,7 @@ public sealed partial class GroupCoordinator
         var invalid = ValidateHeartbeat(input);
         if (invalid is not null)
         {
-            Log.HeartbeatRejected(_logger, input.GroupId, input.MemberId, input.MemberEpoch, invalid);
+            GroupLog.HeartbeatRejected(_logger, input.GroupId, input.MemberId, input.MemberEpoch, invalid);
             return invalid switch
             {
                 "assignor" => ConsumerGroupHeartbeatResult.Failed(ErrorCode.UnsupportedAssignor, $"Unsupported assignor {input.ServerAssignor}."),
@@ -552,7 +552,7 @@ public sealed partial class GroupCoordinator
             group.CurrentStateTimestamp = NowMs;
         }
 
-        Log.MemberRemoved(_logger, member.MemberId, group.GroupId, reason);
+        GroupLog.MemberRemoved(_logger, member.MemberId, group.GroupId, reason);
     }
 
     private static void WriteMemberTombstones(ConsumerGroup group, string memberId, List<CoordinatorRecord> records)

@@ -72,7 +72,7 @@ public sealed partial class GroupCoordinator
             }
 
             _partitions[partition] = PartitionStatus.Active;
-            Log.PartitionLoaded(_logger, partition, groups.Count, count);
+            GroupLog.PartitionLoaded(_logger, partition, groups.Count, count);
         }
     }
 

@@ -307,7 +307,7 @@ public sealed partial class GroupCoordinator
 
         if (expiredOffsets > 0 || expiredGroups > 0)
         {
-            Log.OffsetsExpired(_logger, expiredOffsets, expiredGroups);
+            GroupLog.OffsetsExpired(_logger, expiredOffsets, expiredGroups);
         }
     }
 

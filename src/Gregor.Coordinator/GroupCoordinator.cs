@@ -111,8 +111,6 @@ public sealed partial class GroupCoordinator : IGroupCoordinator, IDisposable
         }
     }
 
-    private bool IsScheduled(string key) => _timers.ContainsKey(key);
-
     private void OnTimer(TimerState state)
     {
         lock (_lock)
@@ -131,7 +129,7 @@ public sealed partial class GroupCoordinator : IGroupCoordinator, IDisposable
             }
             catch (Exception e)
             {
-                Log.TimerFailed(_logger, e, state.Key);
+                GroupLog.TimerFailed(_logger, e, state.Key);
             }
         }
     }
@@ -150,18 +148,18 @@ public sealed partial class GroupCoordinator : IGroupCoordinator, IDisposable
             var task = _log.AppendAsync(partition, records).AsTask();
             if (!task.IsCompleted)
             {
-                _ = task.ContinueWith(t => Log.AppendFailed(_logger, t.Exception!, partition), CancellationToken.None, TaskContinuationOptions.OnlyOnFaulted, TaskScheduler.Default);
+                _ = task.ContinueWith(t => GroupLog.AppendFailed(_logger, t.Exception!, partition), CancellationToken.None, TaskContinuationOptions.OnlyOnFaulted, TaskScheduler.Default);
             }
             else if (task.IsFaulted)
             {
-                Log.AppendFailed(_logger, task.Exception!, partition);
+                GroupLog.AppendFailed(_logger, task.Exception!, partition);
             }
 
             return task;
         }
         catch (Exception e)
         {
-            Log.AppendFailed(_logger, e, partition);
+            GroupLog.AppendFailed(_logger, e, partition);
             return Task.FromException(e);
         }
     }
@@ -193,7 +191,8 @@ public sealed partial class GroupCoordinator : IGroupCoordinator, IDisposable
     }
 }
 
-internal static partial class Log
+/// <summary>The group coordinator's log messages (source-generated).</summary>
+internal static partial class GroupLog
 {
     [LoggerMessage(Level = LogLevel.Error, Message = "Group coordinator timer {Key} failed")]
     public static partial void TimerFailed(ILogger logger, Exception exception, string key);

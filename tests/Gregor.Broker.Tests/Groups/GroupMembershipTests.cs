@@ -97,6 +97,39 @@ public class GroupMembershipTests
         consumer.Close();
     }
 
+    [Fact]
+    public async Task CooperativeStickyRebalancesMoveOnlyThePartitionsThatChangeOwner()
+    {
+        // Incremental cooperative rebalancing (KIP-429) is driven by the client over the classic
+        // protocol: a joining member takes partitions without the others giving up the rest.
+        await using var broker = await InProcessBroker.StartAsync(GroupClients.BrokerOverrides());
+        await Clients.CreateTopicAsync(broker.BootstrapServers, "orders", 6);
+        var revoked = new List<int>();
+        var firstConfig = GroupClients.Consumer(broker.BootstrapServers, "cooperative", GroupProtocolKind.Classic);
+        firstConfig.PartitionAssignmentStrategy = PartitionAssignmentStrategy.CooperativeSticky;
+        using var first = new ConsumerBuilder<string, string>(firstConfig)
+            .SetPartitionsRevokedHandler((_, partitions) => { lock (revoked) { revoked.AddRange(partitions.Select(p => p.Partition.Value)); } })
+            .Build();
+        first.Subscribe("orders");
+        GroupClients.PollUntil([first], a => a[0].Count == 6, Settle, "the first member owns all 6");
+
+        var secondConfig = GroupClients.Consumer(broker.BootstrapServers, "cooperative", GroupProtocolKind.Classic);
+        secondConfig.PartitionAssignmentStrategy = PartitionAssignmentStrategy.CooperativeSticky;
+        using var second = GroupClients.Build(secondConfig);
+        second.Subscribe("orders");
+        GroupClients.PollUntil([first, second], a => a.All(x => x.Count == 3) && GroupClients.DisjointAndCovering(a, 6), Settle, "3 + 3 partitions");
+
+        // Only the three partitions that moved were revoked from the first member; it kept the rest throughout.
+        lock (revoked)
+        {
+            Assert.Equal(3, revoked.Count);
+            Assert.Empty(revoked.Intersect(first.Assignment.Select(tp => tp.Partition.Value)));
+        }
+
+        second.Close();
+        first.Close();
+    }
+
     /// <summary>Consumers closed (leaving their group) and disposed together.</summary>
     private sealed class ConsumerSet(IEnumerable<IConsumer<string, string>> consumers) : IDisposable
     {
