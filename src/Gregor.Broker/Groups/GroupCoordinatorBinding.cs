@@ -22,6 +22,12 @@ public sealed class GroupCoordinatorBinding : IDisposable
     {
         _broker = broker;
         Config = ConfigFrom(broker.Settings);
+        if (broker.Metadata.TryGetTopic(TopicNames.GroupMetadataTopicName, out var existing) && existing.Partitions.Count > 0)
+        {
+            // As Kafka: groups map onto the partitions the topic has, whatever the config says today.
+            Config = Config with { OffsetsTopicNumPartitions = existing.Partitions.Count };
+        }
+
         Coordinator = new GroupCoordinator(
             Config,
             new ReplicaCoordinatorLog(broker.ReplicaManager, broker.TimeProvider),

@@ -45,4 +45,27 @@ public class OffsetsTopicTests
         Assert.Empty(value.Members);
         Assert.Equal(2, value.Generation);
     }
+
+    [Fact]
+    public async Task GroupsKeepTheirPartitionWhenTheConfiguredPartitionCountChanges()
+    {
+        using var data = new TempDirectory("gregor-offsets-count");
+        await using (var broker = await InProcessBroker.StartAsync(GroupClients.BrokerOverrides(), data.Path))
+        {
+            await Clients.CreateTopicAsync(broker.BootstrapServers, "orders", 1);
+            using var consumer = GroupClients.Build(GroupClients.Consumer(broker.BootstrapServers, "steady", GroupProtocolKind.Classic));
+            consumer.Subscribe("orders");
+            GroupClients.PollUntil([consumer], a => a[0].Count == 1, TimeSpan.FromSeconds(30), "assigned");
+            consumer.Commit([new TopicPartitionOffset("orders", 0, 3)]);
+            consumer.Close();
+        }
+
+        // The topic has 5 partitions; a new config value must not move the group elsewhere.
+        var overrides = GroupClients.BrokerOverrides();
+        overrides["offsets.topic.num.partitions"] = "7";
+        await using var restarted = await InProcessBroker.StartAsync(overrides, data.Path);
+        using var admin = Clients.Admin(restarted.BootstrapServers);
+        var committed = await admin.ListConsumerGroupOffsetsAsync([new ConsumerGroupTopicPartitions("steady", [new TopicPartition("orders", 0)])]);
+        Assert.Equal(3, committed[0].Partitions[0].Offset.Value);
+    }
 }
