@@ -31,6 +31,7 @@ public sealed class BrokerServer : IAsyncDisposable
     private TopicMetadataStore? _metadata;
     private ReplicaManager? _replicaManager;
     private SocketServer? _socketServer;
+    private BrokerContext? _broker;
     private IReadOnlyList<IPEndPoint> _boundEndpoints = [];
     private IReadOnlyList<ListenerConfig> _advertisedListeners = [];
     private bool _started;
@@ -133,7 +134,10 @@ public sealed class BrokerServer : IAsyncDisposable
 
             HostLog.TopicsRecovered(_logger, metadata.Topics.Count, string.Join(", ", metadata.Topics.Select(t => t.Name).Order(StringComparer.Ordinal)));
 
-            var broker = new BrokerContext(settings, metadata, metadata, replicaManager, _timeProvider, _loggerFactory, new BrokerConfigDescriber(config));
+            var broker = _broker = new BrokerContext(settings, metadata, metadata, replicaManager, _timeProvider, _loggerFactory, new BrokerConfigDescriber(config));
+
+            // Group coordinator (issue 3): load an existing __consumer_offsets before clients arrive.
+            broker.Groups.Start();
             var dispatcher = new RequestDispatcher(BrokerHandlers.Create(broker), _loggerFactory.CreateLogger<RequestDispatcher>());
             var socketServer = _socketServer = new SocketServer(config.ToNetworkOptions(), dispatcher, _loggerFactory, _timeProvider);
             await socketServer.StartAsync(cancellationToken).ConfigureAwait(false);
@@ -200,6 +204,12 @@ public sealed class BrokerServer : IAsyncDisposable
             _replicaManager?.WakeAllWaiters();
             await socketServer.StopAsync(cancellationToken).ConfigureAwait(false);
             await socketServer.DisposeAsync().ConfigureAwait(false);
+        }
+
+        // Group coordinator (issue 3): its timers must not write to logs that are closing.
+        if (_broker is { HasGroups: true })
+        {
+            _broker.Groups.Dispose();
         }
 
         _replicaManager?.Dispose();
