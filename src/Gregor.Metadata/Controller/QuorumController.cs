@@ -38,6 +38,9 @@ public sealed partial class QuorumController : IAsyncDisposable
 
     public bool IsActive => _quorum.IsLeader;
 
+    /// <summary>The node id of the active controller, when the quorum has a leader.</summary>
+    public int? ActiveControllerId => _quorum.Leader.LeaderId;
+
     /// <summary>Raised after the image moves forward (on the replaying thread).</summary>
     public event Action<MetadataImage>? ImageChanged;
 

@@ -1,0 +1,164 @@
+using System.Collections.Frozen;
+using Gregor.Metadata.Controller;
+using Gregor.Metadata.Image;
+using Gregor.Protocol;
+
+namespace Gregor.Broker.Metadata;
+
+/// <summary>
+/// <see cref="IMetadataView"/> and <see cref="ITopicMetadataWriter"/> over the KRaft metadata image
+/// and the active controller (issue 5), the replacement for <see cref="TopicMetadataStore"/>.
+/// Handlers keep their synchronous writer: on the quorum of one a controller write completes as
+/// soon as the entry is on local disk. Not wired into the broker yet.
+/// </summary>
+public sealed class ImageMetadataView : IMetadataView, ITopicMetadataWriter
+{
+    private readonly QuorumController _controller;
+    private readonly Lock _publishLock = new();
+    private Converted _current;
+
+    public ImageMetadataView(QuorumController controller, string clusterId)
+    {
+        _controller = controller;
+        ClusterId = clusterId;
+        _current = Converted.From(controller.CatchUp(), null);
+        controller.ImageChanged += Publish;
+    }
+
+    public string ClusterId { get; }
+
+    public int ControllerId => _controller.ActiveControllerId ?? -1;
+
+    public IReadOnlyList<BrokerNode> AliveBrokers => Volatile.Read(ref _current).Brokers;
+
+    public IReadOnlyCollection<TopicMetadata> Topics => Volatile.Read(ref _current).ByName.Values;
+
+    public event Action<TopicMetadata?, TopicMetadata?>? TopicsChanged;
+
+    public bool TryGetTopic(string name, out TopicMetadata topic) =>
+        Volatile.Read(ref _current).ByName.TryGetValue(name, out topic!);
+
+    public bool TryGetTopic(Uuid topicId, out TopicMetadata topic) =>
+        Volatile.Read(ref _current).ById.TryGetValue(topicId, out topic!);
+
+    public TopicMetadata CreateTopic(string name, IReadOnlyList<IReadOnlyList<int>> replicaAssignment, IReadOnlyDictionary<string, string> configs)
+    {
+        var result = _controller
+            .CreateTopicsAsync([new CreatableTopic(name, Assignments: replicaAssignment, Configs: configs)], CancellationToken.None)
+            .GetAwaiter().GetResult()[0];
+        if (result.ErrorCode != ErrorCode.None)
+        {
+            throw new TopicMetadataException(result.ErrorCode, result.ErrorMessage ?? result.ErrorCode.ToString());
+        }
+
+        Publish(_controller.Image);
+        return Volatile.Read(ref _current).ById[result.TopicId];
+    }
+
+    public TopicMetadata? DeleteTopic(string name)
+    {
+        if (!TryGetTopic(name, out var existing))
+        {
+            return null;
+        }
+
+        var (_, error) = _controller.DeleteTopicsAsync([name], CancellationToken.None).GetAwaiter().GetResult()[0];
+        if (error == ErrorCode.UnknownTopicOrPartition)
+        {
+            return null;
+        }
+
+        if (error != ErrorCode.None)
+        {
+            throw new TopicMetadataException(error, $"Topic '{name}' could not be deleted: {error}.");
+        }
+
+        Publish(_controller.Image);
+        return existing;
+    }
+
+    /// <summary>Converts a newer image and tells listeners which topics went, came or changed.</summary>
+    private void Publish(MetadataImage image)
+    {
+        var changes = new List<(TopicMetadata?, TopicMetadata?)>();
+        lock (_publishLock)
+        {
+            var previous = _current;
+            if (image.Offset <= previous.Offset)
+            {
+                return;
+            }
+
+            var next = Converted.From(image, previous);
+            foreach (var (name, old) in previous.ByName)
+            {
+                if (!next.ByName.TryGetValue(name, out var now))
+                {
+                    changes.Add((old, null));
+                }
+                else if (!ReferenceEquals(old, now))
+                {
+                    changes.Add((old, now));
+                }
+            }
+
+            foreach (var (name, now) in next.ByName)
+            {
+                if (!previous.ByName.ContainsKey(name))
+                {
+                    changes.Add((null, now));
+                }
+            }
+
+            Volatile.Write(ref _current, next);
+        }
+
+        foreach (var (removed, added) in changes)
+        {
+            TopicsChanged?.Invoke(removed, added);
+        }
+    }
+
+    private sealed record Converted(
+        long Offset,
+        MetadataImage Image,
+        FrozenDictionary<string, TopicMetadata> ByName,
+        FrozenDictionary<Uuid, TopicMetadata> ById,
+        IReadOnlyList<BrokerNode> Brokers)
+    {
+        public static Converted From(MetadataImage image, Converted? previous)
+        {
+            var topics = new List<TopicMetadata>(image.TopicsByName.Count);
+            foreach (var topic in image.TopicsByName.Values)
+            {
+                var configs = image.ConfigsOf(new ConfigResource(ConfigResourceType.Topic, topic.Name));
+
+                // Unchanged topics keep their instance, so listeners only hear about real changes.
+                if (previous is not null
+                    && previous.Image.TopicsByName.TryGetValue(topic.Name, out var before)
+                    && ReferenceEquals(before, topic)
+                    && ReferenceEquals(previous.Image.ConfigsOf(new ConfigResource(ConfigResourceType.Topic, topic.Name)), configs))
+                {
+                    topics.Add(previous.ByName[topic.Name]);
+                    continue;
+                }
+
+                var partitions = topic.Partitions
+                    .Select(p => new PartitionMetadata(p.Key, p.Value.Leader, p.Value.LeaderEpoch, p.Value.PartitionEpoch, p.Value.Replicas.ToArray(), p.Value.Isr.ToArray()))
+                    .ToArray();
+                topics.Add(new TopicMetadata(topic.Name, topic.Id, partitions, new Dictionary<string, string>(configs, StringComparer.Ordinal)));
+            }
+
+            var brokers = image.Brokers.Values
+                .Where(b => !b.Fenced)
+                .Select(b => new BrokerNode(b.Id, b.Rack, [.. b.Endpoints.Select(e => new Gregor.Broker.Metadata.BrokerEndpoint(e.Name, e.Host, e.Port))]))
+                .ToArray();
+            return new Converted(
+                image.Offset,
+                image,
+                topics.ToFrozenDictionary(t => t.Name, StringComparer.Ordinal),
+                topics.ToFrozenDictionary(t => t.TopicId),
+                brokers);
+        }
+    }
+}
