@@ -196,6 +196,26 @@ public sealed class QuorumControllerTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task ThePeriodicSessionCheckFencesOnlyTheSilentBroker()
+    {
+        var epochs = new Dictionary<int, long>();
+        for (var b = 1; b <= 2; b++)
+        {
+            epochs[b] = await RegisterAndUnfence(b);
+        }
+
+        _controller.StartPeriodicTasks();
+        _time.Advance(TimeSpan.FromSeconds(5));
+        await _controller.BrokerHeartbeatAsync(1, epochs[1], _controller.Image.Offset, false, false, CancellationToken.None);
+        _time.Advance(TimeSpan.FromSeconds(3));
+        Assert.False(_controller.Image.Brokers[2].Fenced);
+
+        _time.Advance(TimeSpan.FromSeconds(2));
+        Assert.True(_controller.Image.Brokers[2].Fenced);
+        Assert.False(_controller.Image.Brokers[1].Fenced);
+    }
+
+    [Fact]
     public async Task ControlledShutdownMovesLeadershipAwayFirst()
     {
         var epochs = new Dictionary<int, long>();

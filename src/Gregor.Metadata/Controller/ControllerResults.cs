@@ -15,6 +15,9 @@ public sealed class QuorumControllerOptions
     /// <summary><c>broker.session.timeout.ms</c>: a broker without a heartbeat for this long is fenced.</summary>
     public TimeSpan BrokerSessionTimeout { get; init; } = TimeSpan.FromMilliseconds(9000);
 
+    /// <summary>How often the active controller looks for brokers whose session expired.</summary>
+    public TimeSpan BrokerSessionCheckInterval { get; init; } = TimeSpan.FromSeconds(1);
+
     /// <summary>Producer ids handed to a broker per AllocateProducerIds (Kafka's block size).</summary>
     public int ProducerIdBlockSize { get; init; } = 1000;
 }

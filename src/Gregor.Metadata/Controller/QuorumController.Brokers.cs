@@ -17,6 +17,50 @@ public sealed partial class QuorumController
     // Heartbeat times are the active controller's memory, not metadata: a new controller starts
     // every session afresh, as Kafka's BrokerHeartbeatManager does.
     private readonly Dictionary<int, long> _lastContact = new();
+    private ITimer? _sessionTimer;
+    private int _sessionCheckRunning;
+
+    /// <summary>
+    /// Starts the controller's periodic work on the injected clock: fencing brokers whose
+    /// session expired while this node is the active controller.
+    /// </summary>
+    public void StartPeriodicTasks()
+    {
+        _sessionTimer ??= _time.CreateTimer(
+            static state => ((QuorumController)state!).OnSessionCheck(),
+            this,
+            _options.BrokerSessionCheckInterval,
+            _options.BrokerSessionCheckInterval);
+    }
+
+    private void OnSessionCheck()
+    {
+        if (!IsActive || Interlocked.Exchange(ref _sessionCheckRunning, 1) != 0)
+        {
+            return;
+        }
+
+        _ = RunSessionCheck();
+
+        async Task RunSessionCheck()
+        {
+            try
+            {
+                await FenceStaleBrokersAsync(CancellationToken.None).ConfigureAwait(false);
+            }
+            catch (ObjectDisposedException)
+            {
+                // Shutting down.
+            }
+            catch (OperationCanceledException)
+            {
+            }
+            finally
+            {
+                Volatile.Write(ref _sessionCheckRunning, 0);
+            }
+        }
+    }
 
     public async Task<BrokerRegistrationResult> RegisterBrokerAsync(BrokerRegistrationRequestData request, CancellationToken cancellationToken)
     {

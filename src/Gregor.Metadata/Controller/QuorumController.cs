@@ -175,6 +175,7 @@ public sealed partial class QuorumController : IAsyncDisposable
     public ValueTask DisposeAsync()
     {
         _quorum.Committed -= OnCommitted;
+        _sessionTimer?.Dispose();
         _writeLock.Dispose();
         return ValueTask.CompletedTask;
     }
