@@ -262,3 +262,51 @@ public sealed class QuorumControllerTests : IAsyncLifetime
         Assert.Equal(ErrorCode.NotController, (await controller.RegisterBrokerAsync(new BrokerRegistrationRequestData(1, Uuid.Zero, []), CancellationToken.None)).ErrorCode);
     }
 }
+
+public sealed class ControllerSnapshotTests
+{
+    [Fact]
+    public async Task SnapshotsBoundTheLogAndARestartedControllerStartsFromTheNewest()
+    {
+        using var dir = new TempDirectory();
+        var logDir = Path.Combine(dir.Path, "log");
+        var snapshotDir = Path.Combine(dir.Path, "snapshots");
+        var options = new QuorumControllerOptions { SnapshotDirectory = snapshotDir, MaxBytesBetweenSnapshots = 200 };
+        var time = new ManualTimeProvider();
+        long offsetBefore;
+        await using (var quorum = new LocalMetadataQuorum(1, logDir))
+        {
+            await quorum.StartAsync(CancellationToken.None);
+            await using var controller = new QuorumController(quorum, options, time, new Random(1));
+            var registration = await controller.RegisterBrokerAsync(new BrokerRegistrationRequestData(1, new Uuid(1, 1), []), CancellationToken.None);
+            await controller.BrokerHeartbeatAsync(1, registration.BrokerEpoch, controller.Image.Offset, false, false, CancellationToken.None);
+            for (var i = 0; i < 20; i++)
+            {
+                Assert.Equal(ErrorCode.None, Assert.Single(await controller.CreateTopicsAsync([new CreatableTopic($"topic-{i}", 1, 1)], CancellationToken.None)).ErrorCode);
+            }
+
+            offsetBefore = controller.Image.Offset;
+
+            // Snapshots were taken and only the newest is kept; the log lost the entries they cover.
+            var snapshot = Assert.Single(Directory.GetFiles(snapshotDir, "*.checkpoint"));
+            var snapshotOffset = long.Parse(Path.GetFileName(snapshot)[..20], System.Globalization.CultureInfo.InvariantCulture);
+            Assert.True(snapshotOffset > 0);
+            Assert.DoesNotContain(quorum.ReadCommitted(0), e => e.Offset < snapshotOffset);
+            Assert.True(quorum.ReadCommitted(0).Count < 22);
+        }
+
+        await using (var quorum = new LocalMetadataQuorum(1, logDir))
+        {
+            await quorum.StartAsync(CancellationToken.None);
+            await using var controller = new QuorumController(quorum, options, time);
+            var image = controller.CatchUp();
+            Assert.Equal(offsetBefore, image.Offset);
+            Assert.Equal(20, image.TopicsByName.Count);
+            Assert.False(image.Brokers[1].Fenced);
+
+            // New entries continue after the old offsets.
+            Assert.Equal(ErrorCode.None, Assert.Single(await controller.CreateTopicsAsync([new CreatableTopic("later", 1, 1)], CancellationToken.None)).ErrorCode);
+            Assert.Equal(offsetBefore + 1, controller.Image.Offset);
+        }
+    }
+}

@@ -15,6 +15,15 @@ public sealed class QuorumControllerOptions
     /// <summary><c>broker.session.timeout.ms</c>: a broker without a heartbeat for this long is fenced.</summary>
     public TimeSpan BrokerSessionTimeout { get; init; } = TimeSpan.FromMilliseconds(9000);
 
+    /// <summary>
+    /// Where this node keeps metadata image snapshots; null keeps none. A controller starts from
+    /// the newest snapshot and replays only the entries after it.
+    /// </summary>
+    public string? SnapshotDirectory { get; init; }
+
+    /// <summary><c>metadata.log.max.record.bytes.between.snapshots</c>: entry bytes replayed before the next snapshot.</summary>
+    public long MaxBytesBetweenSnapshots { get; init; } = 20 * 1024 * 1024;
+
     /// <summary>How often the active controller looks for brokers whose session expired.</summary>
     public TimeSpan BrokerSessionCheckInterval { get; init; } = TimeSpan.FromSeconds(1);
 

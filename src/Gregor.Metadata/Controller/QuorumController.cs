@@ -23,6 +23,7 @@ public sealed partial class QuorumController : IAsyncDisposable
     private readonly SemaphoreSlim _writeLock = new(1, 1);
     private readonly Lock _replayLock = new();
     private MetadataImage _image = MetadataImage.Empty;
+    private long _bytesSinceSnapshot;
 
     public QuorumController(IMetadataQuorum quorum, QuorumControllerOptions options, TimeProvider time, Random? random = null)
     {
@@ -30,6 +31,11 @@ public sealed partial class QuorumController : IAsyncDisposable
         _options = options;
         _time = time;
         _random = random ?? Random.Shared;
+        if (options.SnapshotDirectory is { } snapshots)
+        {
+            _image = MetadataSnapshot.ReadLatest(snapshots) ?? MetadataImage.Empty;
+        }
+
         _quorum.Committed += OnCommitted;
     }
 
@@ -62,9 +68,18 @@ public sealed partial class QuorumController : IAsyncDisposable
                 var delta = new MetadataDelta(image);
                 delta.Replay(MetadataRecordSerde.DeserializeEntry(entry.Payload));
                 image = delta.Apply(entry.Offset);
+                _bytesSinceSnapshot += entry.Payload.Length;
             }
 
             Volatile.Write(ref _image, image);
+            if (_options.SnapshotDirectory is { } snapshots && _bytesSinceSnapshot >= _options.MaxBytesBetweenSnapshots)
+            {
+                // Snapshot first, then drop what it covers: a crash in between only keeps extra log.
+                MetadataSnapshot.Write(snapshots, image, entries[^1].Epoch);
+                MetadataSnapshot.DeleteOlderThan(snapshots, image.Offset);
+                _quorum.DeleteBefore(image.Offset + 1);
+                _bytesSinceSnapshot = 0;
+            }
         }
 
         ImageChanged?.Invoke(image);

@@ -82,6 +82,21 @@ public static class MetadataSnapshot
         return path;
     }
 
+    /// <summary>Deletes the snapshots that end before <paramref name="offset"/>.</summary>
+    public static void DeleteOlderThan(string directory, long offset)
+    {
+        foreach (var path in Directory.GetFiles(directory, "*" + Suffix))
+        {
+            var name = Path.GetFileName(path);
+            if (name.Length == 20 + 1 + 10 + Suffix.Length
+                && long.TryParse(name.AsSpan(0, 20), NumberStyles.None, CultureInfo.InvariantCulture, out var end)
+                && end < offset)
+            {
+                File.Delete(path);
+            }
+        }
+    }
+
     /// <summary>The newest snapshot in <paramref name="directory"/>, or null when there is none.</summary>
     public static MetadataImage? ReadLatest(string directory)
     {

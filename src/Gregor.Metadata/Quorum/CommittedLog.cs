@@ -35,6 +35,16 @@ internal sealed class CommittedLog
         }
     }
 
+    /// <summary>Forgets entries below <paramref name="offset"/>; returns those kept.</summary>
+    public List<CommittedEntry> DeleteBefore(long offset)
+    {
+        lock (_lock)
+        {
+            _entries.RemoveAll(e => e.Offset < offset);
+            return [.. _entries];
+        }
+    }
+
     public IReadOnlyList<CommittedEntry> Read(long fromOffset, int maxEntries)
     {
         lock (_lock)

@@ -59,6 +59,12 @@ public interface IMetadataQuorum : IAsyncDisposable
     /// <summary>Committed entries with offsets at or after <paramref name="fromOffset"/>, in order, at most <paramref name="maxEntries"/>.</summary>
     IReadOnlyList<CommittedEntry> ReadCommitted(long fromOffset, int maxEntries = int.MaxValue);
 
+    /// <summary>
+    /// Drops committed entries below <paramref name="offset"/> once a snapshot covers them, so the
+    /// log stays bounded (KRaft deletes segments behind its latest snapshot).
+    /// </summary>
+    void DeleteBefore(long offset);
+
     /// <summary>Raised after the leader or epoch changes.</summary>
     event Action<LeaderAndEpoch>? LeaderChanged;
 

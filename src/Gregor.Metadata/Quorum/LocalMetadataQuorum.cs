@@ -66,12 +66,7 @@ public sealed class LocalMetadataQuorum : IMetadataQuorum
             offset = _log.HighWatermark;
             if (_file is not null)
             {
-                var bytes = new byte[EntryHeaderSize + entry.Length];
-                BinaryPrimitives.WriteInt64BigEndian(bytes, offset);
-                BinaryPrimitives.WriteInt64BigEndian(bytes.AsSpan(8), Epoch);
-                BinaryPrimitives.WriteInt32BigEndian(bytes.AsSpan(16), entry.Length);
-                BinaryPrimitives.WriteUInt32BigEndian(bytes.AsSpan(20), Crc32.HashToUInt32(Crc32ParameterSet.Crc32C, entry.Span));
-                entry.Span.CopyTo(bytes.AsSpan(EntryHeaderSize));
+                var bytes = Frame(offset, entry.Span);
                 await _file.WriteAsync(bytes, cancellationToken).ConfigureAwait(false);
                 _file.Flush(flushToDisk: true);
             }
@@ -87,6 +82,41 @@ public sealed class LocalMetadataQuorum : IMetadataQuorum
         return offset;
     }
 
+    /// <summary>Rewrites the log file without the entries below <paramref name="offset"/> (temporary file, then rename).</summary>
+    public void DeleteBefore(long offset)
+    {
+        _appendLock.Wait();
+        try
+        {
+            // The last entry always stays: it carries the next offset across a restart.
+            var kept = _log.DeleteBefore(Math.Min(offset, _log.HighWatermark - 1));
+            if (_file is null || _path is null)
+            {
+                return;
+            }
+
+            var temporary = _path + ".cleaned";
+            using (var output = new FileStream(temporary, FileMode.Create, FileAccess.Write, FileShare.None))
+            {
+                foreach (var entry in kept)
+                {
+                    output.Write(Frame(entry.Offset, entry.Payload.Span));
+                }
+
+                output.Flush(flushToDisk: true);
+            }
+
+            _file.Dispose();
+            File.Move(temporary, _path, overwrite: true);
+            _file = new FileStream(_path, FileMode.Open, FileAccess.ReadWrite, FileShare.Read);
+            _file.Position = _file.Length;
+        }
+        finally
+        {
+            _appendLock.Release();
+        }
+    }
+
     public ValueTask WaitForCommittedAsync(CancellationToken cancellationToken) => ValueTask.CompletedTask;
 
     public IReadOnlyList<CommittedEntry> ReadCommitted(long fromOffset, int maxEntries = int.MaxValue) =>
@@ -100,6 +130,17 @@ public sealed class LocalMetadataQuorum : IMetadataQuorum
         }
 
         _appendLock.Dispose();
+    }
+
+    private static byte[] Frame(long offset, ReadOnlySpan<byte> payload)
+    {
+        var bytes = new byte[EntryHeaderSize + payload.Length];
+        BinaryPrimitives.WriteInt64BigEndian(bytes, offset);
+        BinaryPrimitives.WriteInt64BigEndian(bytes.AsSpan(8), Epoch);
+        BinaryPrimitives.WriteInt32BigEndian(bytes.AsSpan(16), payload.Length);
+        BinaryPrimitives.WriteUInt32BigEndian(bytes.AsSpan(20), Crc32.HashToUInt32(Crc32ParameterSet.Crc32C, payload));
+        payload.CopyTo(bytes.AsSpan(EntryHeaderSize));
+        return bytes;
     }
 
     private void Recover(FileStream file)
@@ -118,7 +159,8 @@ public sealed class LocalMetadataQuorum : IMetadataQuorum
             var epoch = BinaryPrimitives.ReadInt64BigEndian(header.AsSpan(8));
             var length = BinaryPrimitives.ReadInt32BigEndian(header.AsSpan(16));
             var crc = BinaryPrimitives.ReadUInt32BigEndian(header.AsSpan(20));
-            if (length < 0 || offset != _log.HighWatermark || length > file.Length - file.Position)
+            // After DeleteBefore the first entry starts anywhere; then offsets are consecutive.
+            if (length < 0 || offset < 0 || (valid > 0 && offset != _log.HighWatermark) || length > file.Length - file.Position)
             {
                 break;
             }

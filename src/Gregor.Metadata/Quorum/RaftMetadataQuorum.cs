@@ -134,6 +134,9 @@ public sealed class RaftMetadataQuorum : IMetadataQuorum
         }
     }
 
+    /// <summary>Trims the in-memory copy; compacting DotNext's own write-ahead log is not done yet.</summary>
+    public void DeleteBefore(long offset) => _log.DeleteBefore(offset);
+
     public IReadOnlyList<CommittedEntry> ReadCommitted(long fromOffset, int maxEntries = int.MaxValue) =>
         _log.Read(fromOffset, maxEntries);
 
