@@ -75,6 +75,43 @@ public sealed class RaftMetadataQuorumTests
         }
     }
 
+    [Fact]
+    public async Task AFollowerThatWasDownCatchesUpFromItsLogAndTheLeader()
+    {
+        using var dir = new TempDirectory();
+        var voters = Enumerable.Range(1, 3).ToDictionary(id => id, _ => new IPEndPoint(IPAddress.Loopback, FreePort()));
+        RaftMetadataQuorum Create(int id) => new(new RaftQuorumOptions { NodeId = id, Voters = voters, LogDirectory = Path.Combine(dir.Path, $"node-{id}") });
+        var quorums = voters.Keys.ToDictionary(id => id, Create);
+        try
+        {
+            await Task.WhenAll(quorums.Values.Select(q => q.StartAsync(CancellationToken.None)));
+            var leader = await WaitForLeader(quorums.Values);
+            var first = await leader.AppendAsync(new byte[] { 1 }, CancellationToken.None);
+            var followerId = quorums.Keys.First(id => id != leader.NodeId);
+            await WaitUntil(() => quorums[followerId].HighWatermark > first);
+
+            // The follower goes down; the remaining majority keeps committing.
+            await quorums[followerId].DisposeAsync();
+            var second = await leader.AppendAsync(new byte[] { 2 }, CancellationToken.None);
+            var third = await leader.AppendAsync(new byte[] { 3 }, CancellationToken.None);
+
+            // Restarted on the same directory, it has every committed entry again, in order.
+            quorums[followerId] = Create(followerId);
+            await quorums[followerId].StartAsync(CancellationToken.None);
+            await WaitUntil(() => quorums[followerId].HighWatermark > third);
+            var entries = quorums[followerId].ReadCommitted(first);
+            Assert.Equal([first, second, third], entries.Select(e => e.Offset));
+            Assert.Equal([1, 2, 3], entries.Select(e => e.Payload.Span[0]).Select(b => (int)b));
+        }
+        finally
+        {
+            foreach (var quorum in quorums.Values)
+            {
+                await quorum.DisposeAsync();
+            }
+        }
+    }
+
     private static async Task<RaftMetadataQuorum> WaitForLeader(IEnumerable<RaftMetadataQuorum> quorums)
     {
         RaftMetadataQuorum? leader = null;

@@ -118,6 +118,11 @@ public sealed class RaftMetadataQuorum : IMetadataQuorum
         {
             throw new NotControllerException($"Node {NodeId} lost leadership while appending: {e.Message}", e);
         }
+        catch (OperationCanceledException e) when (!cancellationToken.IsCancellationRequested)
+        {
+            // DotNext cancels replication through its leadership token when this node steps down.
+            throw new NotControllerException($"Node {NodeId} lost leadership while appending.", e);
+        }
 
         return await applied.Task.WaitAsync(cancellationToken).ConfigureAwait(false);
     }
