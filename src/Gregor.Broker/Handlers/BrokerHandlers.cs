@@ -18,6 +18,13 @@ public static class BrokerHandlers
             new DeleteTopicsHandler(broker),
             new DescribeConfigsHandler(broker),
             new DescribeClusterHandler(broker),
+
+            // Data lifecycle and topic administration.
+            new DeleteRecordsHandler(broker),
+            new AlterConfigsHandler(broker),
+            new DescribeLogDirsHandler(broker),
+            new CreatePartitionsHandler(broker),
+            new IncrementalAlterConfigsHandler(broker),
         ]);
         return registry;
     }
