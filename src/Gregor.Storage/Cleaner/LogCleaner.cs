@@ -238,9 +238,15 @@ public sealed class LogCleaner : IDisposable
 
         var firstDirty = FirstDirtyOffset(log);
         var (firstDirtyIndex, end, clean, dirty) = CleanableRange(log, segments, firstDirty);
-        if (firstDirtyIndex < 0 || end == 0)
+        if (end == 0 || firstDirtyIndex < 0 && !force)
         {
             return null;
+        }
+
+        if (firstDirtyIndex < 0)
+        {
+            // Forced over a clean log: nothing new to map, but expired tombstones still go.
+            firstDirtyIndex = end;
         }
 
         if (!force)
