@@ -274,6 +274,7 @@ public sealed class LogManager : IDisposable
             return false;
         }
 
+        Cleaner?.Forget(topicPartition);
         log.Close();
         var parent = Path.GetDirectoryName(log.Dir)!;
         var deleteDir = Path.Combine(parent, $"{topicPartition}.{Guid.NewGuid():N}-delete");

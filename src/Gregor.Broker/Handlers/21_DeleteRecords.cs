@@ -1,6 +1,7 @@
 // DeleteRecords v0-2 (v2 flexible). Moves each partition's log start offset (low watermark) to the
 // given offset; -1 means the high watermark (Kafka's DeleteRecordsRequest.HIGH_WATERMARK). Whole
 // segments below the new start are deleted; ListOffsets earliest and Fetch's log start offset follow.
+// A topic whose cleanup.policy lacks "delete" answers POLICY_VIOLATION, as Kafka does.
 using Gregor.Protocol;
 using Gregor.Protocol.Messages;
 
@@ -54,6 +55,12 @@ public sealed class DeleteRecordsHandler : ApiHandler<DeleteRecordsRequest>
         }
 
         var log = partition.Log;
+        if (!log.Config.Delete)
+        {
+            // As Kafka: a purely compacted topic's records are only removed by the cleaner.
+            return (ErrorCode.PolicyViolation, -1);
+        }
+
         var target = offset == HighWatermarkOffset ? log.HighWatermark : offset;
         if (target < 0)
         {

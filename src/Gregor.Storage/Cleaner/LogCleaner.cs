@@ -91,6 +91,9 @@ public sealed class LogCleaner : IDisposable
         return _firstDirty.TryGetValue(log.TopicPartition, out var offset) && offset >= start && offset <= log.LogEndOffset ? offset : start;
     }
 
+    /// <summary>Drops what the cleaner knows of a deleted partition (a re-created one starts dirty).</summary>
+    public void Forget(TopicPartition topicPartition) => _firstDirty.TryRemove(topicPartition, out _);
+
     /// <summary>Cleans every compacted log that needs it, dirtiest first. Returns the passes done.</summary>
     public IReadOnlyList<CleanerStats> CleanAll()
     {

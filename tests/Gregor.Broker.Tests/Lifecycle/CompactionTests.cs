@@ -58,6 +58,14 @@ public sealed class CompactionTests
         Assert.NotEmpty(cleaner.History);
         Assert.True(cleaner.History.Sum(h => h.RecordsKept) < cleaner.History.Sum(h => h.RecordsRead));
 
+        // Only the cleaner removes records of a purely compacted topic.
+        using (var admin = Clients.Admin(bs))
+        {
+            var refused = await Assert.ThrowsAsync<Confluent.Kafka.Admin.DeleteRecordsException>(() =>
+                admin.DeleteRecordsAsync([new TopicPartitionOffset("compacted", 0, 10)]));
+            Assert.Equal(ErrorCode.PolicyViolation, refused.Results.Single().Error.Code);
+        }
+
         await broker.RestartAsync();
         var read = Clients.ReadAll(broker.BootstrapServers, "compacted", 1, TimeSpan.FromSeconds(30));
         Assert.True(read.Count < records / 2, $"{read.Count} records after compaction");
