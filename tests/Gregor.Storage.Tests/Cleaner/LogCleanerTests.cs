@@ -316,4 +316,33 @@ public sealed class LogCleanerTests : IDisposable
         Assert.Equal(ErrorCode.InvalidRecord, result.Error);
         Assert.Equal(4, log.LogEndOffset);
     }
+
+    [Fact]
+    public void Offsets_by_timestamp_find_the_first_surviving_record_after_compaction()
+    {
+        using var log = OpenLog("ts-0", Compacted(("segment.bytes", "4096")));
+        for (var i = 0; i < 1000; i += 10)
+        {
+            var builder = new RecordBatchBuilder();
+            for (var j = i; j < i + 10; j++)
+            {
+                builder.Append(Start + j * 1000L, Encoding.UTF8.GetBytes($"k{j % 10}"), Encoding.UTF8.GetBytes($"v{j}"));
+            }
+
+            log.Append(builder.Build(), 0);
+        }
+
+        log.Roll();
+        log.Append(KeyedBatch([("tail", "t")], Start + 2_000_000), 0);
+        log.HighWatermark = log.LogEndOffset;
+        Assert.Equal(500, log.FetchOffsetByTimestamp(Start + 500_000).Offset);
+
+        Assert.NotNull(new LogCleaner(() => [log], [_temp.Path], _clock).Clean(log));
+        // Only offsets 990..999 (latest per key) and the tail survive.
+        Assert.Equal(990, log.FetchOffsetByTimestamp(Start + 500_000).Offset);
+        var found = log.FetchOffsetByTimestamp(Start + 995_000);
+        Assert.Equal(995, found.Offset);
+        Assert.Equal(Start + 995_000, found.Timestamp);
+        Assert.Equal(1000, log.FetchOffsetByTimestamp(Start + 1_500_000).Offset);
+    }
 }
