@@ -84,4 +84,68 @@ public sealed class CompactionTests
             Assert.Equal(k < 5 ? null : $"v{records - keys + k}", latest[$"key-{k}"]);
         }
     }
+
+    [Fact]
+    public async Task BrokerStoppedMidCleaningKeepsEveryLatestValueAfterRestart()
+    {
+        await using var broker = await InProcessBroker.StartAsync(new Dictionary<string, string>
+        {
+            ["log.cleaner.backoff.ms"] = "200",
+        });
+        var bs = broker.BootstrapServers;
+        await Clients.CreateTopicAsync(bs, "crashy", 1, new Dictionary<string, string>
+        {
+            ["cleanup.policy"] = "compact",
+            ["segment.bytes"] = "2048",
+            ["min.cleanable.dirty.ratio"] = "0.01",
+        });
+
+        // Every pass "crashes" once its first output segment is renamed .swap, before the swap.
+        var crashes = 0;
+        broker.Server.LogManager.Cleaner!.TestHook = point =>
+        {
+            if (point == Gregor.Storage.CleanerHookPoints.SwapWritten)
+            {
+                Interlocked.Increment(ref crashes);
+                throw new IOException("simulated crash mid-swap");
+            }
+        };
+
+        const int keys = 20;
+        using (var producer = new ProducerBuilder<string, string>(Clients.ProducerConfig(bs)).Build())
+        {
+            for (var i = 0; i < 600; i++)
+            {
+                producer.Produce("crashy", new Message<string, string> { Key = $"key-{i % keys}", Value = $"v{i}" });
+                if (i % 50 == 49)
+                {
+                    producer.Flush(TimeSpan.FromSeconds(30));
+                }
+            }
+        }
+
+        await EventuallyAsync(() => Volatile.Read(ref crashes), n => n > 0, TimeSpan.FromSeconds(20));
+        Assert.True(crashes > 0);
+        var dir = broker.Server.ReplicaManager.GetPartition("crashy", 0)!.Log.Dir;
+        await broker.StopAsync();
+        Assert.NotEmpty(Directory.GetFiles(dir, "*.swap"));
+
+        await broker.StartAgainAsync();
+        Assert.Empty(Directory.GetFiles(dir, "*.swap"));
+        var read = Clients.ReadAll(broker.BootstrapServers, "crashy", 1, TimeSpan.FromSeconds(30));
+        var offsets = read.Select(r => r.Offset.Value).ToList();
+        Assert.Equal(offsets.Order(), offsets);
+        Assert.Equal(offsets.Count, offsets.Distinct().Count());
+        var latest = new Dictionary<string, string>();
+        foreach (var r in read)
+        {
+            latest[Encoding.UTF8.GetString(r.Message.Key!)] = Encoding.UTF8.GetString(r.Message.Value!);
+        }
+
+        Assert.Equal(keys, latest.Count);
+        for (var k = 0; k < keys; k++)
+        {
+            Assert.Equal($"v{600 - keys + k}", latest[$"key-{k}"]);
+        }
+    }
 }

@@ -224,9 +224,11 @@ public sealed class LogCleanerTests : IDisposable
     [InlineData(CleanerHookPoints.OldSegmentsRenamed)]
     public void A_crash_in_the_middle_of_a_pass_loses_nothing_that_should_be_kept(string crashPoint)
     {
-        var log = OpenLog("k-0", Compacted());
+        var log = OpenLog("k-0", Compacted(("segment.bytes", "16384")));
         Fill(log, Start);
         log.Flush();
+        // Output groups of several input segments, so a .swap replaces more than one segment.
+        log.Config = Compacted();
         var expected = Latest(ReadAll(log));
         var cleaner = new LogCleaner(() => [log], [_temp.Path], _clock);
         var groups = 0;
