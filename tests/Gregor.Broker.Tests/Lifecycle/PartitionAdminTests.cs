@@ -50,8 +50,18 @@ public sealed class PartitionAdminTests
             admin.CreatePartitionsAsync([new PartitionsSpecification { Topic = "grow", IncreaseTo = 4 }]));
         Assert.Equal(ErrorCode.InvalidPartitions, shrink.Results.Single().Error.Code);
 
+        // Explicit assignments must name registered brokers, one list per new partition.
+        var badBroker = await Assert.ThrowsAsync<CreatePartitionsException>(() =>
+            admin.CreatePartitionsAsync([new PartitionsSpecification { Topic = "grow", IncreaseTo = 7, ReplicaAssignments = [[99]] }]));
+        Assert.Equal(ErrorCode.InvalidReplicaAssignment, badBroker.Results.Single().Error.Code);
+        var unknownTopic = await Assert.ThrowsAsync<CreatePartitionsException>(() =>
+            admin.CreatePartitionsAsync([new PartitionsSpecification { Topic = "no-such-topic", IncreaseTo = 2 }]));
+        Assert.Equal(ErrorCode.UnknownTopicOrPart, unknownTopic.Results.Single().Error.Code);
+        await admin.CreatePartitionsAsync([new PartitionsSpecification { Topic = "grow", IncreaseTo = 7, ReplicaAssignments = [[1]] }]);
+        Assert.Equal(7, broker.Server.Metadata.Topics.Single(t => t.Name == "grow").Partitions.Count);
+
         await broker.RestartAsync();
-        Assert.Equal(6, broker.Server.Metadata.Topics.Single(t => t.Name == "grow").Partitions.Count);
+        Assert.Equal(7, broker.Server.Metadata.Topics.Single(t => t.Name == "grow").Partitions.Count);
         Assert.Equal(2, broker.Server.ReplicaManager.GetPartition("grow", 5)!.Log.LogEndOffset);
     }
 
