@@ -28,7 +28,9 @@ public sealed record CleanerStats(
 /// watermark and older than <c>min.compaction.lag.ms</c>). A log is cleaned when its dirty ratio
 /// (bytes written since the last pass over all cleanable bytes) reaches
 /// <c>min.cleanable.dirty.ratio</c>, or when its oldest dirty segment is older than
-/// <c>max.compaction.lag.ms</c>. Offsets are kept (never renumbered); control batches are kept;
+/// <c>max.compaction.lag.ms</c>. Offsets are kept (never renumbered); data of aborted
+/// transactions is removed and never shadows committed data; control batches (transaction
+/// markers) are kept; the pass stops before a transaction that is still open;
 /// a tombstone is kept while its batch's timestamp is within <c>delete.retention.ms</c> of now,
 /// so a consumer that reads the whole log within that time sees every deletion. Records without
 /// a key are dropped, as Kafka does. Output replaces its input through Kafka's
@@ -261,6 +263,26 @@ public sealed class LogCleaner : IDisposable
             }
         }
 
+        // Transactions: aborted data is dropped and never enters the offset map (it must not
+        // shadow a committed value); the pass stops before the first transaction still open,
+        // as Kafka's cleaner stops at the last stable offset.
+        var (aborted, firstUnstable) = ScanTransactions(segments, end);
+        while (end > 0 && segments[end].BaseOffset > firstUnstable)
+        {
+            end--;
+        }
+
+        if (end == 0)
+        {
+            return null;
+        }
+
+        if (firstDirtyIndex >= end && !force)
+        {
+            return null;
+        }
+
+        firstDirtyIndex = Math.Min(firstDirtyIndex, end);
         var now = log.CurrentTimeMs;
         var deleteHorizon = now - config.GetLong("delete.retention.ms");
         var endOffset = segments[end].BaseOffset;
@@ -272,7 +294,7 @@ public sealed class LogCleaner : IDisposable
         {
             ForEachBatch(segments[i], batch =>
             {
-                if (Batches.IsControl(batch) || Batches.LastOffset(batch) < firstDirty)
+                if (Batches.IsControl(batch) || Batches.LastOffset(batch) < firstDirty || aborted.Contains(Batches.BaseOffset(batch)))
                 {
                     return;
                 }
@@ -306,7 +328,9 @@ public sealed class LogCleaner : IDisposable
                     ForEachBatch(segment, batch =>
                     {
                         output.ResetWrittenCount();
-                        var (read, kept) = FilterBatch(batch, map, deleteHorizon, output);
+                        var (read, kept) = aborted.Contains(Batches.BaseOffset(batch)) && !Batches.IsControl(batch)
+                            ? (Batches.RecordCount(batch), 0)
+                            : FilterBatch(batch, map, deleteHorizon, output);
                         recordsRead += read;
                         recordsKept += kept;
                         if (output.WrittenCount > 0)
@@ -434,6 +458,62 @@ public sealed class LogCleaner : IDisposable
         RecordBatch.SetMaxTimestamp(rebuilt, Math.Max(RecordBatch.MaxTimestamp(rebuilt), Batches.MaxTimestamp(batch)));
         RecordBatch.RewriteCrc(rebuilt);
         return (count, kept);
+    }
+
+    /// <summary>
+    /// The base offsets of transactional data batches whose transaction ended in an ABORT marker,
+    /// and the first offset of a transaction with no marker yet (long.MaxValue when none), over
+    /// segments [0, end).
+    /// </summary>
+    private static (HashSet<long> Aborted, long FirstUnstable) ScanTransactions(LogSegment[] segments, int end)
+    {
+        var aborted = new HashSet<long>();
+        var open = new Dictionary<long, List<long>>();
+        Span<byte> header = stackalloc byte[Batches.HeaderSize];
+        for (var i = 0; i < end; i++)
+        {
+            var segment = segments[i];
+            var limit = segment.Size;
+            long position = 0;
+            while (segment.PeekBatch(position, limit) is { } info)
+            {
+                // Headers only: the attributes say transactional/control; only markers are read whole.
+                var at = position;
+                position += info.Size;
+                if (segment.ReadAt(header, at) < header.Length || !RecordBatch.IsTransactional(header))
+                {
+                    continue;
+                }
+
+                var producerId = RecordBatch.ProducerId(header);
+                if (!Batches.IsControl(header))
+                {
+                    if (!open.TryGetValue(producerId, out var batches))
+                    {
+                        open[producerId] = batches = [];
+                    }
+
+                    batches.Add(info.BaseOffset);
+                    continue;
+                }
+
+                var batch = new byte[info.Size];
+                if (segment.ReadAt(batch, at) < batch.Length)
+                {
+                    continue;
+                }
+
+                using var reader = new RecordReader(batch);
+                if (reader.TryReadNext(out var marker) && ControlRecord.TryReadType(marker.Key, out var type)
+                    && open.Remove(producerId, out var ended) && type == ControlRecordType.Abort)
+                {
+                    aborted.UnionWith(ended);
+                }
+            }
+        }
+
+        var firstUnstable = open.Count == 0 ? long.MaxValue : open.Values.Min(b => b[0]);
+        return (aborted, firstUnstable);
     }
 
     private static IEnumerable<List<LogSegment>> GroupBySize(LogSegment[] segments, int end, int maxSize)

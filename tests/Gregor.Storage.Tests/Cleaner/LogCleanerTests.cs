@@ -353,4 +353,47 @@ public sealed class LogCleanerTests : IDisposable
         Assert.Equal(Start + 995_000, found.Timestamp);
         Assert.Equal(1000, log.FetchOffsetByTimestamp(Start + 1_500_000).Offset);
     }
+
+    [Fact]
+    public void Aborted_transactions_are_removed_and_never_shadow_committed_values_and_open_ones_wait()
+    {
+        using var log = OpenLog("txn-0", Compacted());
+        byte[] Txn(long pid, string key, string value)
+        {
+            var builder = new RecordBatchBuilder { ProducerId = pid, ProducerEpoch = 0, BaseSequence = 0, IsTransactional = true };
+            builder.Append(Start, Encoding.UTF8.GetBytes(key), Encoding.UTF8.GetBytes(value));
+            return builder.Build();
+        }
+
+        log.Append(Txn(7, "k", "committed"), 0, AppendOrigin.Coordinator);                                      // 0
+        log.Append(RecordBatchBuilder.BuildControlBatch(ControlRecordType.Commit, 7, 0, 0, Start), 0, AppendOrigin.Coordinator); // 1
+        log.Append(Txn(8, "k", "aborted"), 0, AppendOrigin.Coordinator);                                        // 2
+        log.Append(RecordBatchBuilder.BuildControlBatch(ControlRecordType.Abort, 8, 0, 0, Start), 0, AppendOrigin.Coordinator);  // 3
+        log.Append(KeyedBatch([("other", "o")], Start), 0);                                                     // 4
+        log.Roll();
+        log.Append(Txn(9, "k", "still open"), 0, AppendOrigin.Coordinator);                                     // 5
+        log.Roll();
+        log.Append(KeyedBatch([("z", "z")], Start), 0);                                                         // 6
+        log.HighWatermark = log.LogEndOffset;
+
+        var cleaner = new LogCleaner(() => [log], [_temp.Path], _clock);
+        var stats = cleaner.Clean(log);
+        Assert.NotNull(stats);
+        Assert.Equal(5, stats.EndOffset); // stops before the open transaction
+        using (var read = log.Read(0, 1 << 20, log.HighWatermark, true))
+        {
+            Assert.Equal([(0L, 0L, 1), (1L, 1L, 1), (3L, 3L, 1), (4L, 4L, 1), (5L, 5L, 1), (6L, 6L, 1)], Batches(read.Records.Span));
+        }
+
+        // Once the open transaction commits, its value supersedes the committed one.
+        log.Append(RecordBatchBuilder.BuildControlBatch(ControlRecordType.Commit, 9, 0, 0, Start), 0, AppendOrigin.Coordinator); // 7
+        log.Roll();
+        log.Append(KeyedBatch([("z", "z2")], Start), 0);                                                        // 8
+        log.HighWatermark = log.LogEndOffset;
+        Assert.NotNull(cleaner.Clean(log, force: true));
+        using (var read = log.Read(0, 1 << 20, log.HighWatermark, true))
+        {
+            Assert.Equal([(1L, 1L, 1), (3L, 3L, 1), (4L, 4L, 1), (5L, 5L, 1), (6L, 6L, 1), (7L, 7L, 1), (8L, 8L, 1)], Batches(read.Records.Span));
+        }
+    }
 }
