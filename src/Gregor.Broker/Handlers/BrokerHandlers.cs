@@ -32,6 +32,13 @@ public static class BrokerHandlers
             new OffsetDeleteHandler(broker),
             new ConsumerGroupHeartbeatHandler(broker),
             new ConsumerGroupDescribeHandler(broker),
+
+            // Data lifecycle and topic administration.
+            new DeleteRecordsHandler(broker),
+            new AlterConfigsHandler(broker),
+            new DescribeLogDirsHandler(broker),
+            new CreatePartitionsHandler(broker),
+            new IncrementalAlterConfigsHandler(broker),
         ]);
         return registry;
     }

@@ -77,6 +77,51 @@ public sealed class ImageMetadataView : IMetadataView, ITopicMetadataWriter
         return existing;
     }
 
+    public TopicMetadata AlterTopicConfigs(string name, IReadOnlyDictionary<string, string> configs)
+    {
+        if (!TryGetTopic(name, out var existing))
+        {
+            throw new TopicMetadataException(ErrorCode.UnknownTopicOrPartition, $"Topic '{name}' does not exist.");
+        }
+
+        // The writer replaces the whole set; the metadata log records only what changed.
+        var changes = new Dictionary<string, string?>(StringComparer.Ordinal);
+        foreach (var (key, value) in configs)
+        {
+            if (!existing.Configs.TryGetValue(key, out var old) || old != value)
+            {
+                changes[key] = value;
+            }
+        }
+
+        foreach (var key in existing.Configs.Keys.Where(k => !configs.ContainsKey(k)))
+        {
+            changes[key] = null;
+        }
+
+        var error = _controller
+            .AlterConfigsAsync(new ConfigResource(ConfigResourceType.Topic, name), changes, CancellationToken.None)
+            .GetAwaiter().GetResult();
+        return Updated(name, error, null);
+    }
+
+    public TopicMetadata AddPartitions(string name, IReadOnlyList<IReadOnlyList<int>> newReplicaAssignment)
+    {
+        var (error, message) = _controller.CreatePartitionsAsync(name, newReplicaAssignment, CancellationToken.None).GetAwaiter().GetResult();
+        return Updated(name, error, message);
+    }
+
+    private TopicMetadata Updated(string name, ErrorCode error, string? message)
+    {
+        if (error != ErrorCode.None)
+        {
+            throw new TopicMetadataException(error, message ?? $"Topic '{name}': {error}.");
+        }
+
+        Publish(_controller.Image);
+        return Volatile.Read(ref _current).ByName[name];
+    }
+
     /// <summary>Converts a newer image and tells listeners which topics went, came or changed.</summary>
     private void Publish(MetadataImage image)
     {

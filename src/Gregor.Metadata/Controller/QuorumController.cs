@@ -138,6 +138,49 @@ public sealed partial class QuorumController : IAsyncDisposable
     }
 
     /// <summary>
+    /// Appends partitions after a topic's existing ones with the given replicas (CreatePartitions
+    /// with assignments); ISR = the usable replicas, leader = the first of them.
+    /// </summary>
+    public async Task<(ErrorCode ErrorCode, string? ErrorMessage)> CreatePartitionsAsync(
+        string topicName, IReadOnlyList<IReadOnlyList<int>> newAssignments, CancellationToken cancellationToken)
+    {
+        return await WriteAsync<(ErrorCode, string?)>(
+            image =>
+            {
+                if (!image.TopicsByName.TryGetValue(topicName, out var topic))
+                {
+                    return ([], (ErrorCode.UnknownTopicOrPartition, $"Topic '{topicName}' does not exist."));
+                }
+
+                var usable = UsableBrokers(image);
+                var records = new List<MetadataRecord>();
+                var next = topic.Partitions.Count == 0 ? 0 : topic.Partitions.Keys.Max() + 1;
+                foreach (var replicas in newAssignments)
+                {
+                    if (replicas.Count == 0 || replicas.Distinct().Count() != replicas.Count || replicas.Any(b => !image.Brokers.ContainsKey(b)))
+                    {
+                        return ([], (ErrorCode.InvalidReplicaAssignment, $"Partition {next} has an empty, duplicated or unregistered replica list."));
+                    }
+
+                    var isr = replicas.Where(usable.Contains).ToList();
+                    if (isr.Count == 0)
+                    {
+                        return ([], (ErrorCode.InvalidReplicaAssignment, $"All brokers specified for partition {next} are fenced or in controlled shutdown."));
+                    }
+
+                    records.Add(MetadataRecord.Of(new PartitionRecord
+                    {
+                        PartitionId = next++, TopicId = topic.Id, Replicas = [.. replicas], Isr = isr, Leader = isr[0], LeaderEpoch = 0, PartitionEpoch = 0,
+                    }));
+                }
+
+                return (records, (ErrorCode.None, null));
+            },
+            error => (error, null),
+            cancellationToken).ConfigureAwait(false);
+    }
+
+    /// <summary>
     /// Sets (non-null value) or deletes (null) configs of a topic or broker, as
     /// IncrementalAlterConfigs SET/DELETE. A topic must exist.
     /// </summary>

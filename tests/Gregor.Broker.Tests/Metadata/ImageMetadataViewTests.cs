@@ -61,6 +61,31 @@ public sealed class ImageMetadataViewTests
     }
 
     [Fact]
+    public async Task ConfigsAreReplacedAndPartitionsAddedAsChangesOfTheSameTopic()
+    {
+        var (quorum, controller, view) = await SingleNode();
+        await using var ownedQuorum = quorum;
+        await using var ownedController = controller;
+        var created = view.CreateTopic("t", [[1]], new Dictionary<string, string> { ["retention.ms"] = "1000", ["cleanup.policy"] = "compact" });
+        var changes = new List<(TopicMetadata? Old, TopicMetadata? New)>();
+        view.TopicsChanged += (old, now) => changes.Add((old, now));
+
+        var altered = view.AlterTopicConfigs("t", new Dictionary<string, string> { ["retention.ms"] = "2000" });
+        Assert.Equal(new Dictionary<string, string> { ["retention.ms"] = "2000" }, altered.Configs);
+        Assert.Equal(created.TopicId, altered.TopicId);
+
+        var grown = view.AddPartitions("t", [[1], [1]]);
+        Assert.Equal([0, 1, 2], grown.Partitions.Select(p => p.PartitionIndex));
+        Assert.Equal(1, grown.Partitions[2].LeaderId);
+
+        Assert.Equal(ErrorCode.UnknownTopicOrPartition,
+            Assert.Throws<TopicMetadataException>(() => view.AddPartitions("missing", [[1]])).ErrorCode);
+        Assert.Equal(ErrorCode.InvalidReplicaAssignment,
+            Assert.Throws<TopicMetadataException>(() => view.AddPartitions("t", [[9]])).ErrorCode);
+        Assert.Equal([(created, altered), (altered, grown)], changes.Select(c => (c.Old!, c.New!)));
+    }
+
+    [Fact]
     public async Task TheViewIsRebuiltFromTheMetadataLogAfterARestart()
     {
         using var dir = new TempDirectory();
