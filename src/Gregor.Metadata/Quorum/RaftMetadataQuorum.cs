@@ -46,6 +46,7 @@ public sealed class RaftMetadataQuorum : IMetadataQuorum
     private readonly MetadataStateMachine _stateMachine;
     private readonly WriteAheadLog _wal;
     private int _disposed;
+    private int _leaderId = -1;
 
     public RaftMetadataQuorum(RaftQuorumOptions options)
     {
@@ -85,7 +86,18 @@ public sealed class RaftMetadataQuorum : IMetadataQuorum
 
     public int NodeId => _options.NodeId;
 
-    public LeaderAndEpoch Leader { get; private set; }
+    /// <summary>
+    /// The leader as last announced, with the current term read live: DotNext may announce a
+    /// leader before the term it persisted is visible, and the epoch must never go backwards.
+    /// </summary>
+    public LeaderAndEpoch Leader
+    {
+        get
+        {
+            var id = Volatile.Read(ref _leaderId);
+            return new LeaderAndEpoch(id < 0 ? null : id, _cluster.AuditTrail.Term);
+        }
+    }
 
     public bool IsLeader => Leader.LeaderId == NodeId;
 
@@ -168,8 +180,7 @@ public sealed class RaftMetadataQuorum : IMetadataQuorum
 
     private void OnLeaderChanged(RaftCluster<RaftClusterMember> cluster, RaftClusterMember? leader)
     {
-        int? leaderId = leader is not null && _nodeIdsByEndPoint.TryGetValue(leader.EndPoint, out var id) ? id : null;
-        Leader = new LeaderAndEpoch(leaderId, cluster.AuditTrail.Term);
+        Volatile.Write(ref _leaderId, leader is not null && _nodeIdsByEndPoint.TryGetValue(leader.EndPoint, out var id) ? id : -1);
         LeaderChanged?.Invoke(Leader);
     }
 
