@@ -1,4 +1,5 @@
 using Gregor.Broker.Metadata;
+using Gregor.Broker.Producer;
 using Gregor.Broker.Replica;
 using Microsoft.Extensions.Logging;
 
@@ -46,6 +47,9 @@ public sealed class BrokerContext
     public ILogger Logger { get; }
 
     public IBrokerConfigDescriber? BrokerConfigDescriber { get; }
+
+    /// <summary>Producer ids for InitProducerId (persisted in the first log dir).</summary>
+    public required ProducerIdManager ProducerIds { get; init; }
 }
 
 /// <summary>One broker config as DescribeConfigs reports it (source and type use Kafka's wire numbers).</summary>

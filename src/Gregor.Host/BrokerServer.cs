@@ -4,6 +4,7 @@ using Gregor.Broker.Config;
 using Gregor.Broker.Dispatch;
 using Gregor.Broker.Handlers;
 using Gregor.Broker.Metadata;
+using Gregor.Broker.Producer;
 using Gregor.Broker.Replica;
 using Gregor.Host.Configuration;
 using Gregor.Network;
@@ -133,7 +134,10 @@ public sealed class BrokerServer : IAsyncDisposable
 
             HostLog.TopicsRecovered(_logger, metadata.Topics.Count, string.Join(", ", metadata.Topics.Select(t => t.Name).Order(StringComparer.Ordinal)));
 
-            var broker = new BrokerContext(settings, metadata, metadata, replicaManager, _timeProvider, _loggerFactory, new BrokerConfigDescriber(config));
+            var broker = new BrokerContext(settings, metadata, metadata, replicaManager, _timeProvider, _loggerFactory, new BrokerConfigDescriber(config))
+            {
+                ProducerIds = new ProducerIdManager(config.LogDirs[0]),
+            };
             var dispatcher = new RequestDispatcher(BrokerHandlers.Create(broker), _loggerFactory.CreateLogger<RequestDispatcher>());
             var socketServer = _socketServer = new SocketServer(config.ToNetworkOptions(), dispatcher, _loggerFactory, _timeProvider);
             await socketServer.StartAsync(cancellationToken).ConfigureAwait(false);

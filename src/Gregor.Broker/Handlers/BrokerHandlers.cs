@@ -16,8 +16,10 @@ public static class BrokerHandlers
             new ApiVersionsHandler(() => registry!),
             new CreateTopicsHandler(broker),
             new DeleteTopicsHandler(broker),
+            new InitProducerIdHandler(broker.ProducerIds),
             new DescribeConfigsHandler(broker),
             new DescribeClusterHandler(broker),
+            new DescribeProducersHandler(broker),
         ]);
         return registry;
     }
