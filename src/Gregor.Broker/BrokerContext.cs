@@ -1,6 +1,7 @@
 using Gregor.Broker.Metadata;
 using Gregor.Broker.Producer;
 using Gregor.Broker.Replica;
+using Gregor.Broker.Transactions;
 using Microsoft.Extensions.Logging;
 
 namespace Gregor.Broker;
@@ -50,6 +51,9 @@ public sealed class BrokerContext
 
     /// <summary>Producer ids for InitProducerId (persisted in the first log dir).</summary>
     public required ProducerIdManager ProducerIds { get; init; }
+
+    /// <summary>The transaction coordinator (FindCoordinator key type 1 names this broker).</summary>
+    public required TransactionCoordinator Transactions { get; init; }
 }
 
 /// <summary>One broker config as DescribeConfigs reports it (source and type use Kafka's wire numbers).</summary>

@@ -5,6 +5,7 @@ using Gregor.Broker.Dispatch;
 using Gregor.Broker.Handlers;
 using Gregor.Broker.Metadata;
 using Gregor.Broker.Producer;
+using Gregor.Broker.Transactions;
 using Gregor.Broker.Replica;
 using Gregor.Host.Configuration;
 using Gregor.Network;
@@ -31,6 +32,7 @@ public sealed class BrokerServer : IAsyncDisposable
     private LogManager? _logManager;
     private TopicMetadataStore? _metadata;
     private ReplicaManager? _replicaManager;
+    private TransactionCoordinator? _transactions;
     private SocketServer? _socketServer;
     private IReadOnlyList<IPEndPoint> _boundEndpoints = [];
     private IReadOnlyList<ListenerConfig> _advertisedListeners = [];
@@ -134,9 +136,14 @@ public sealed class BrokerServer : IAsyncDisposable
 
             HostLog.TopicsRecovered(_logger, metadata.Topics.Count, string.Join(", ", metadata.Topics.Select(t => t.Name).Order(StringComparer.Ordinal)));
 
+            var producerIds = new ProducerIdManager(config.LogDirs[0]);
+            var transactions = _transactions = new TransactionCoordinator(producerIds, replicaManager, _timeProvider,
+                _loggerFactory.CreateLogger<TransactionCoordinator>(), config.GetInt("transaction.max.timeout.ms"),
+                config.GetInt("transaction.abort.timed.out.transaction.cleanup.interval.ms"));
             var broker = new BrokerContext(settings, metadata, metadata, replicaManager, _timeProvider, _loggerFactory, new BrokerConfigDescriber(config))
             {
-                ProducerIds = new ProducerIdManager(config.LogDirs[0]),
+                ProducerIds = producerIds,
+                Transactions = transactions,
             };
             var dispatcher = new RequestDispatcher(BrokerHandlers.Create(broker), _loggerFactory.CreateLogger<RequestDispatcher>());
             var socketServer = _socketServer = new SocketServer(config.ToNetworkOptions(), dispatcher, _loggerFactory, _timeProvider);
@@ -206,6 +213,7 @@ public sealed class BrokerServer : IAsyncDisposable
             await socketServer.DisposeAsync().ConfigureAwait(false);
         }
 
+        _transactions?.Dispose();
         _replicaManager?.Dispose();
         _logManager?.Shutdown();
         if (_socketServer is not null)

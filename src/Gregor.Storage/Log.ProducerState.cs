@@ -108,6 +108,7 @@ public sealed partial class Log
     {
         _producerState ??= new ProducerStateManager(Dir);
         _producerState.Dir = Dir;
+        LoadAbortedTransactions();
         var end = LogEndOffset;
         var start = LogStartOffset;
         var snapshots = _producerState.ListSnapshots();
@@ -161,7 +162,11 @@ public sealed partial class Log
                     continue;
                 }
 
-                _producerState.Update(batch);
+                if (_producerState.Update(batch) is { } completed)
+                {
+                    OnTransactionCompleted(completed, persist: false);
+                }
+
                 next = RecordBatch.LastOffset(batch) + 1;
             }
         }

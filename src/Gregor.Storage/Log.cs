@@ -285,7 +285,10 @@ public sealed partial class Log : IDisposable
             position = 0;
             while (Batches.TryReadNext(data, ref position, out var start, out var size))
             {
-                _producerState.Update(data.Slice(start, size));
+                if (_producerState.Update(data.Slice(start, size)) is { } completed)
+                {
+                    OnTransactionCompleted(completed, persist: true);
+                }
             }
 
             var unflushed = Interlocked.Add(ref _unflushedMessages, recordCount);

@@ -9,6 +9,9 @@ namespace Gregor.Storage;
 /// <summary>One appended batch of an idempotent producer: its sequence range and offsets.</summary>
 public readonly record struct ProducerBatchMetadata(int FirstSequence, int LastSequence, long FirstOffset, long LastOffset, long Timestamp);
 
+/// <summary>A transaction ended by a marker at <paramref name="LastOffset"/>.</summary>
+public readonly record struct CompletedTxn(long ProducerId, long FirstOffset, long LastOffset, bool IsAborted);
+
 /// <summary>What a partition knows of one producer id (Kafka's ProducerStateEntry).</summary>
 public sealed class ProducerStateEntry
 {
@@ -161,15 +164,33 @@ public sealed class ProducerStateManager
     private static bool InSequence(int lastSequence, int nextSequence) =>
         nextSequence == unchecked(lastSequence + 1) || (nextSequence == 0 && lastSequence == int.MaxValue);
 
-    /// <summary>Records an appended batch (its base offset already assigned); every origin goes through here.</summary>
-    internal void Update(ReadOnlySpan<byte> batch)
+    /// <summary>The first offset of the oldest open transaction, or -1 (the last stable offset cannot pass it).</summary>
+    internal long FirstUnstableOffset()
+    {
+        var first = -1L;
+        foreach (var entry in _producers.Values)
+        {
+            if (entry.CurrentTxnFirstOffset >= 0 && (first < 0 || entry.CurrentTxnFirstOffset < first))
+            {
+                first = entry.CurrentTxnFirstOffset;
+            }
+        }
+
+        return first;
+    }
+
+    /// <summary>
+    /// Records an appended batch (its base offset already assigned); every origin goes through here.
+    /// Returns the transaction a commit or abort marker completed, if any.
+    /// </summary>
+    internal CompletedTxn? Update(ReadOnlySpan<byte> batch)
     {
         var lastOffset = RecordBatch.LastOffset(batch);
         MapEndOffset = Math.Max(MapEndOffset, lastOffset + 1);
         var producerId = RecordBatch.ProducerId(batch);
         if (producerId < 0)
         {
-            return;
+            return null;
         }
 
         var epoch = RecordBatch.ProducerEpoch(batch);
@@ -190,8 +211,28 @@ public sealed class ProducerStateManager
         if (RecordBatch.IsControl(batch))
         {
             // A commit or abort marker ends the producer's transaction.
-            entry.CurrentTxnFirstOffset = -1;
-            return;
+            var reader = new RecordReader(batch);
+            try
+            {
+                if (!reader.TryReadNext(out var record) || !ControlRecord.TryReadType(record.Key, out var type)
+                    || type is not (ControlRecordType.Abort or ControlRecordType.Commit))
+                {
+                    return null;
+                }
+
+                if (ControlRecord.TryReadCoordinatorEpoch(record.Value, out var coordinatorEpoch))
+                {
+                    entry.CoordinatorEpoch = coordinatorEpoch;
+                }
+
+                var firstOffset = entry.CurrentTxnFirstOffset;
+                entry.CurrentTxnFirstOffset = -1;
+                return firstOffset < 0 ? null : new CompletedTxn(producerId, firstOffset, lastOffset, type == ControlRecordType.Abort);
+            }
+            finally
+            {
+                reader.Dispose();
+            }
         }
 
         entry.AddBatch(new ProducerBatchMetadata(RecordBatch.BaseSequence(batch), RecordBatch.LastSequence(batch), baseOffset, lastOffset, entry.LastTimestamp));
@@ -199,6 +240,8 @@ public sealed class ProducerStateManager
         {
             entry.CurrentTxnFirstOffset = baseOffset;
         }
+
+        return null;
     }
 
     /// <summary>Forgets producers idle for <paramref name="expirationMs"/> (producer.id.expiration.ms) with no open transaction.</summary>

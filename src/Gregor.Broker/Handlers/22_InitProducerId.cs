@@ -1,8 +1,8 @@
 // InitProducerId v0-5. Idempotent producers (no transactional id) always get a fresh producer id
 // at epoch 0, as Kafka does; the producer bumps its own epoch afterwards (KIP-360) and the
-// partition's producer state accepts the bump. Transactional ids need the transaction coordinator,
-// which is not implemented yet: they are refused with UNSUPPORTED_VERSION.
-using Gregor.Broker.Producer;
+// partition's producer state accepts the bump. A transactional id goes to the transaction
+// coordinator: same producer id, bumped epoch, older instances fenced. PRODUCER_FENCED is sent as
+// INVALID_PRODUCER_EPOCH before v4 (older clients do not know it).
 using Gregor.Protocol;
 using Gregor.Protocol.Messages;
 
@@ -11,11 +11,11 @@ namespace Gregor.Broker.Handlers;
 [ApiHandler(ApiKey.InitProducerId, 0, 5)]
 public sealed class InitProducerIdHandler : ApiHandler<InitProducerIdRequest>
 {
-    private readonly ProducerIdManager _producerIds;
+    private readonly BrokerContext _broker;
 
-    public InitProducerIdHandler(ProducerIdManager producerIds)
+    public InitProducerIdHandler(BrokerContext broker)
     {
-        _producerIds = producerIds;
+        _broker = broker;
     }
 
     protected override ValueTask<IResponseMessage?> HandleAsync(RequestContext context, InitProducerIdRequest request, CancellationToken cancellationToken)
@@ -23,7 +23,7 @@ public sealed class InitProducerIdHandler : ApiHandler<InitProducerIdRequest>
         var response = new InitProducerIdResponse { ProducerId = -1, ProducerEpoch = -1 };
         if (request.TransactionalId is null)
         {
-            response.ProducerId = _producerIds.GenerateProducerId();
+            response.ProducerId = _broker.ProducerIds.GenerateProducerId();
             response.ProducerEpoch = 0;
         }
         else if (request.TransactionalId.Length == 0)
@@ -32,7 +32,10 @@ public sealed class InitProducerIdHandler : ApiHandler<InitProducerIdRequest>
         }
         else
         {
-            response.ErrorCode = (short)ErrorCode.UnsupportedVersion;
+            var (error, producerId, epoch) = _broker.Transactions.InitProducerId(request.TransactionalId, request.TransactionTimeoutMs, request.ProducerId, request.ProducerEpoch);
+            response.ErrorCode = (short)(error == ErrorCode.ProducerFenced && context.ApiVersion < 4 ? ErrorCode.InvalidProducerEpoch : error);
+            response.ProducerId = producerId;
+            response.ProducerEpoch = epoch;
         }
 
         return Respond(response);

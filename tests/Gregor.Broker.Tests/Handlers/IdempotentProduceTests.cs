@@ -66,13 +66,27 @@ public sealed class IdempotentProduceTests : IClassFixture<BrokerFixture>
     }
 
     [Fact]
-    public async Task TransactionalIdsAreRefusedUntilTransactionsExist()
+    public async Task ATransactionalIdKeepsItsProducerIdAndBumpsTheEpochOnEachInit()
     {
         await using var client = await _broker.ConnectAsync();
-        var response = await client.SendAsync<InitProducerIdResponse>(new InitProducerIdRequest { TransactionalId = "txn-1", TransactionTimeoutMs = 60_000 }, 4);
-        Assert.Equal((short)ErrorCode.UnsupportedVersion, response.ErrorCode);
-        Assert.Equal(-1, response.ProducerId);
-        var empty = await client.SendAsync<InitProducerIdResponse>(new InitProducerIdRequest { TransactionalId = "", TransactionTimeoutMs = 60_000 }, 4);
+        InitProducerIdRequest Init(string id, int timeoutMs = 60_000, long producerId = -1, short epoch = -1) =>
+            new() { TransactionalId = id, TransactionTimeoutMs = timeoutMs, ProducerId = producerId, ProducerEpoch = epoch };
+
+        var first = await client.SendAsync<InitProducerIdResponse>(Init("wire-txn"), 4);
+        var second = await client.SendAsync<InitProducerIdResponse>(Init("wire-txn"), 4);
+        Assert.Equal((short)ErrorCode.None, first.ErrorCode);
+        Assert.Equal(first.ProducerId, second.ProducerId);
+        Assert.Equal(first.ProducerEpoch + 1, second.ProducerEpoch);
+
+        // KIP-360: re-initializing as an older instance is fenced (INVALID_PRODUCER_EPOCH before v4).
+        var stale = await client.SendAsync<InitProducerIdResponse>(Init("wire-txn", producerId: first.ProducerId, epoch: first.ProducerEpoch), 4);
+        Assert.Equal((short)ErrorCode.ProducerFenced, stale.ErrorCode);
+        var staleV3 = await client.SendAsync<InitProducerIdResponse>(Init("wire-txn", producerId: first.ProducerId, epoch: first.ProducerEpoch), 3);
+        Assert.Equal((short)ErrorCode.InvalidProducerEpoch, staleV3.ErrorCode);
+
+        var tooLong = await client.SendAsync<InitProducerIdResponse>(Init("wire-txn", timeoutMs: 900_001), 4);
+        Assert.Equal((short)ErrorCode.InvalidTransactionTimeout, tooLong.ErrorCode);
+        var empty = await client.SendAsync<InitProducerIdResponse>(Init(""), 4);
         Assert.Equal((short)ErrorCode.InvalidRequest, empty.ErrorCode);
     }
 

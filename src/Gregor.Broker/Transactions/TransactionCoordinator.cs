@@ -1,0 +1,300 @@
+using Gregor.Broker.Producer;
+using Gregor.Broker.Replica;
+using Gregor.Protocol;
+using Microsoft.Extensions.Logging;
+
+namespace Gregor.Broker.Transactions;
+
+/// <summary>Kafka's TransactionState names.</summary>
+public enum TransactionState
+{
+    Empty,
+    Ongoing,
+    PrepareCommit,
+    PrepareAbort,
+    CompleteCommit,
+    CompleteAbort,
+}
+
+/// <summary>One transactional id's state (Kafka's TransactionMetadata).</summary>
+public sealed class TransactionMetadata
+{
+    internal TransactionMetadata(string transactionalId)
+    {
+        TransactionalId = transactionalId;
+    }
+
+    public string TransactionalId { get; }
+
+    public long ProducerId { get; internal set; }
+
+    public short ProducerEpoch { get; internal set; }
+
+    public int TimeoutMs { get; internal set; }
+
+    public TransactionState State { get; internal set; }
+
+    public long StartTimestamp { get; internal set; } = -1;
+
+    internal HashSet<(string Topic, int Partition)> Partitions { get; } = [];
+}
+
+/// <summary>
+/// The transaction coordinator for a single node: transactional id → producer id and epoch, the
+/// partitions of the open transaction, commit/abort by writing markers to every partition, and
+/// abort of transactions open past their timeout (with an epoch bump that fences the producer).
+/// State is kept in memory: <c>__transaction_state</c> is not written yet, so at start-up
+/// transactions left open in partition logs by a previous run are aborted (no coordinator
+/// remembers them, and an open transaction would hold the last stable offset back forever).
+/// </summary>
+public sealed class TransactionCoordinator : IDisposable
+{
+    private const int CoordinatorEpoch = 0;
+
+    private readonly Lock _lock = new();
+    private readonly Dictionary<string, TransactionMetadata> _transactions = new(StringComparer.Ordinal);
+    private readonly ProducerIdManager _producerIds;
+    private readonly ReplicaManager _replicaManager;
+    private readonly TimeProvider _time;
+    private readonly ILogger _logger;
+    private readonly ITimer _timer;
+
+    public TransactionCoordinator(ProducerIdManager producerIds, ReplicaManager replicaManager, TimeProvider time, ILogger logger,
+        int transactionMaxTimeoutMs = 900_000, int abortTimedOutTransactionsIntervalMs = 10_000)
+    {
+        _producerIds = producerIds;
+        _replicaManager = replicaManager;
+        _time = time;
+        _logger = logger;
+        TransactionMaxTimeoutMs = transactionMaxTimeoutMs;
+        AbortOpenTransactionsLeftInLogs();
+        var interval = TimeSpan.FromMilliseconds(abortTimedOutTransactionsIntervalMs);
+        _timer = time.CreateTimer(_ => AbortTimedOutTransactions(), null, interval, interval);
+    }
+
+    public int TransactionMaxTimeoutMs { get; }
+
+    private long NowMs => _time.GetUtcNow().ToUnixTimeMilliseconds();
+
+    public TransactionMetadata? Describe(string transactionalId)
+    {
+        lock (_lock)
+        {
+            return _transactions.GetValueOrDefault(transactionalId);
+        }
+    }
+
+    /// <summary>InitProducerId with a transactional id: a new producer id, or the same id with a bumped epoch that fences older instances (an open transaction is aborted first).</summary>
+    public (ErrorCode Error, long ProducerId, short ProducerEpoch) InitProducerId(string transactionalId, int timeoutMs, long expectedProducerId, short expectedProducerEpoch)
+    {
+        if (timeoutMs <= 0 || timeoutMs > TransactionMaxTimeoutMs)
+        {
+            return (ErrorCode.InvalidTransactionTimeout, -1, -1);
+        }
+
+        lock (_lock)
+        {
+            if (!_transactions.TryGetValue(transactionalId, out var txn))
+            {
+                txn = new TransactionMetadata(transactionalId) { ProducerId = _producerIds.GenerateProducerId(), ProducerEpoch = 0 };
+                _transactions[transactionalId] = txn;
+            }
+            else
+            {
+                // KIP-360: a producer that knows its id and epoch may re-initialize only as that producer.
+                if (expectedProducerId >= 0 && (expectedProducerId != txn.ProducerId || expectedProducerEpoch != txn.ProducerEpoch))
+                {
+                    return (ErrorCode.ProducerFenced, -1, -1);
+                }
+
+                if (txn.State == TransactionState.Ongoing)
+                {
+                    BumpEpoch(txn);
+                    CompleteLocked(txn, commit: false);
+                }
+
+                BumpEpoch(txn);
+            }
+
+            txn.TimeoutMs = timeoutMs;
+            txn.State = TransactionState.Empty;
+            txn.StartTimestamp = -1;
+            txn.Partitions.Clear();
+            return (ErrorCode.None, txn.ProducerId, txn.ProducerEpoch);
+        }
+    }
+
+    private void BumpEpoch(TransactionMetadata txn)
+    {
+        if (txn.ProducerEpoch >= short.MaxValue - 1)
+        {
+            // Epoch exhausted: continue under a fresh producer id (as Kafka does).
+            txn.ProducerId = _producerIds.GenerateProducerId();
+            txn.ProducerEpoch = 0;
+        }
+        else
+        {
+            txn.ProducerEpoch++;
+        }
+    }
+
+    private ErrorCode Check(string transactionalId, long producerId, short producerEpoch, out TransactionMetadata txn)
+    {
+        if (!_transactions.TryGetValue(transactionalId, out txn!) || txn.ProducerId != producerId)
+        {
+            return ErrorCode.InvalidProducerIdMapping;
+        }
+
+        if (txn.ProducerEpoch != producerEpoch)
+        {
+            return ErrorCode.ProducerFenced;
+        }
+
+        return txn.State is TransactionState.PrepareCommit or TransactionState.PrepareAbort ? ErrorCode.ConcurrentTransactions : ErrorCode.None;
+    }
+
+    /// <summary>AddPartitionsToTxn: the error for the whole request (None when each partition has its own result).</summary>
+    public ErrorCode AddPartitions(string transactionalId, long producerId, short producerEpoch,
+        IReadOnlyList<(string Topic, int Partition)> partitions, bool verifyOnly, Dictionary<(string Topic, int Partition), ErrorCode> results)
+    {
+        lock (_lock)
+        {
+            var error = Check(transactionalId, producerId, producerEpoch, out var txn);
+            if (error != ErrorCode.None)
+            {
+                return error;
+            }
+
+            if (verifyOnly)
+            {
+                foreach (var tp in partitions)
+                {
+                    results[tp] = txn.State == TransactionState.Ongoing && txn.Partitions.Contains(tp) ? ErrorCode.None : ErrorCode.InvalidTxnState;
+                }
+
+                return ErrorCode.None;
+            }
+
+            var unknown = partitions.Where(tp => _replicaManager.GetPartition(tp.Topic, tp.Partition) is not { IsDeleted: false }).ToHashSet();
+            if (unknown.Count > 0)
+            {
+                foreach (var tp in partitions)
+                {
+                    results[tp] = unknown.Contains(tp) ? ErrorCode.UnknownTopicOrPartition : ErrorCode.OperationNotAttempted;
+                }
+
+                return ErrorCode.None;
+            }
+
+            if (txn.State != TransactionState.Ongoing)
+            {
+                txn.State = TransactionState.Ongoing;
+                txn.StartTimestamp = NowMs;
+                txn.Partitions.Clear();
+            }
+
+            foreach (var tp in partitions)
+            {
+                txn.Partitions.Add(tp);
+                results[tp] = ErrorCode.None;
+            }
+
+            return ErrorCode.None;
+        }
+    }
+
+    /// <summary>EndTxn: writes the commit or abort markers; a retry of a completed end is answered the same way.</summary>
+    public (ErrorCode Error, long ProducerId, short ProducerEpoch) EndTransaction(string transactionalId, long producerId, short producerEpoch, bool commit)
+    {
+        lock (_lock)
+        {
+            var error = Check(transactionalId, producerId, producerEpoch, out var txn);
+            if (error != ErrorCode.None)
+            {
+                return (error, -1, -1);
+            }
+
+            switch (txn.State)
+            {
+                case TransactionState.Ongoing:
+                    CompleteLocked(txn, commit);
+                    break;
+                case TransactionState.CompleteCommit when !commit:
+                case TransactionState.CompleteAbort when commit:
+                    return (ErrorCode.InvalidTxnState, -1, -1);
+            }
+
+            return (ErrorCode.None, txn.ProducerId, txn.ProducerEpoch);
+        }
+    }
+
+    private void CompleteLocked(TransactionMetadata txn, bool commit)
+    {
+        txn.State = commit ? TransactionState.PrepareCommit : TransactionState.PrepareAbort;
+        foreach (var (topic, partition) in txn.Partitions)
+        {
+            var error = _replicaManager.WriteTxnMarker(topic, partition, txn.ProducerId, txn.ProducerEpoch, CoordinatorEpoch, commit);
+            if (error != ErrorCode.None)
+            {
+                // A deleted partition needs no marker; anything else is logged (Kafka retries until the leader takes it).
+                BrokerLog.TxnMarkerFailed(_logger, txn.TransactionalId, topic, partition, error.ToString());
+            }
+        }
+
+        txn.Partitions.Clear();
+        txn.StartTimestamp = -1;
+        txn.State = commit ? TransactionState.CompleteCommit : TransactionState.CompleteAbort;
+    }
+
+    /// <summary>Aborts every transaction open longer than its timeout; the epoch bump fences the producer (Kafka's abortTimedOutTransactions).</summary>
+    public int AbortTimedOutTransactions()
+    {
+        try
+        {
+            lock (_lock)
+            {
+                var now = NowMs;
+                var aborted = 0;
+                foreach (var txn in _transactions.Values)
+                {
+                    if (txn.State == TransactionState.Ongoing && now - txn.StartTimestamp > txn.TimeoutMs)
+                    {
+                        BrokerLog.TxnTimedOut(_logger, txn.TransactionalId, txn.ProducerId, txn.ProducerEpoch);
+                        BumpEpoch(txn);
+                        CompleteLocked(txn, commit: false);
+                        aborted++;
+                    }
+                }
+
+                return aborted;
+            }
+        }
+        catch (Exception e) when (e is IOException or ObjectDisposedException or InvalidOperationException)
+        {
+            // A timer callback must not take the broker down (DESIGN.md decision 10).
+            BrokerLog.TxnAbortFailed(_logger, e);
+            return 0;
+        }
+    }
+
+    private void AbortOpenTransactionsLeftInLogs()
+    {
+        foreach (var partition in _replicaManager.Partitions)
+        {
+            if (!partition.IsLeader || partition.Log.FirstUnstableOffset < 0)
+            {
+                continue;
+            }
+
+            foreach (var producer in partition.Log.ActiveProducers)
+            {
+                if (producer.CurrentTxnStartOffset >= 0)
+                {
+                    _replicaManager.WriteTxnMarker(partition.Topic, partition.PartitionIndex, producer.ProducerId, producer.ProducerEpoch, CoordinatorEpoch, commit: false);
+                }
+            }
+        }
+    }
+
+    public void Dispose() => _timer.Dispose();
+}
