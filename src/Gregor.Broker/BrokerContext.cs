@@ -1,3 +1,4 @@
+using Gregor.Broker.Groups;
 using Gregor.Broker.Metadata;
 using Gregor.Broker.Producer;
 using Gregor.Broker.Replica;
@@ -27,7 +28,17 @@ public sealed class BrokerContext
         BrokerConfigDescriber = brokerConfigDescriber;
         TopicCreator = new TopicCreator(metadata, topicWriter, settings);
         Logger = loggerFactory.CreateLogger("Gregor.Broker");
+        _groups = new Lazy<GroupCoordinatorBinding>(() => new GroupCoordinatorBinding(this));
     }
+
+    // Group coordinator hook (issue 3): created on first use so brokers that never see a group pay nothing.
+    private readonly Lazy<GroupCoordinatorBinding> _groups;
+
+    /// <summary>The group coordinator bound to this broker (consumer groups and committed offsets).</summary>
+    public GroupCoordinatorBinding Groups => _groups.Value;
+
+    /// <summary>Whether <see cref="Groups"/> was ever created (so shutdown disposes only what exists).</summary>
+    public bool HasGroups => _groups.IsValueCreated;
 
     public BrokerSettings Settings { get; }
 

@@ -34,6 +34,7 @@ public sealed class BrokerServer : IAsyncDisposable
     private ReplicaManager? _replicaManager;
     private TransactionCoordinator? _transactions;
     private SocketServer? _socketServer;
+    private BrokerContext? _broker;
     private IReadOnlyList<IPEndPoint> _boundEndpoints = [];
     private IReadOnlyList<ListenerConfig> _advertisedListeners = [];
     private bool _started;
@@ -140,11 +141,14 @@ public sealed class BrokerServer : IAsyncDisposable
             var transactions = _transactions = new TransactionCoordinator(producerIds, replicaManager, _timeProvider,
                 _loggerFactory.CreateLogger<TransactionCoordinator>(), config.GetInt("transaction.max.timeout.ms"),
                 config.GetInt("transaction.abort.timed.out.transaction.cleanup.interval.ms"));
-            var broker = new BrokerContext(settings, metadata, metadata, replicaManager, _timeProvider, _loggerFactory, new BrokerConfigDescriber(config))
+            var broker = _broker = new BrokerContext(settings, metadata, metadata, replicaManager, _timeProvider, _loggerFactory, new BrokerConfigDescriber(config))
             {
                 ProducerIds = producerIds,
                 Transactions = transactions,
             };
+
+            // Group coordinator (issue 3): load an existing __consumer_offsets before clients arrive.
+            broker.Groups.Start();
             var dispatcher = new RequestDispatcher(BrokerHandlers.Create(broker), _loggerFactory.CreateLogger<RequestDispatcher>());
             var socketServer = _socketServer = new SocketServer(config.ToNetworkOptions(), dispatcher, _loggerFactory, _timeProvider);
             await socketServer.StartAsync(cancellationToken).ConfigureAwait(false);
@@ -214,6 +218,13 @@ public sealed class BrokerServer : IAsyncDisposable
         }
 
         _transactions?.Dispose();
+
+        // Group coordinator (issue 3): its timers must not write to logs that are closing.
+        if (_broker is { HasGroups: true })
+        {
+            _broker.Groups.Dispose();
+        }
+
         _replicaManager?.Dispose();
         _logManager?.Shutdown();
         if (_socketServer is not null)

@@ -1,6 +1,7 @@
-// FindCoordinator v0-6 (batched keys from v4, KIP-699). On a single node this broker is the
-// coordinator for every group and transactional id, so it answers with itself; the group and
-// transaction coordinators (and their internal topics) come with their own handlers. Advertising
+// FindCoordinator v0-6: one key (v0-3) or a batch of CoordinatorKeys (v4+, KIP-699). Key type 0
+// (group) creates __consumer_offsets on first use, loads the group's partition and names this
+// broker, its leader. Key type 1 (transactional id) names this broker too: on a single node it is
+// every coordinator, and the transaction coordinator comes with its own handlers. Advertising
 // this API also matters to librdkafka: it enables LZ4 only when FindCoordinator is listed.
 // Share groups (key type 2) are not supported yet (INVALID_REQUEST).
 using Gregor.Protocol;
@@ -21,55 +22,64 @@ public sealed class FindCoordinatorHandler : ApiHandler<FindCoordinatorRequest>
         _broker = broker;
     }
 
-    protected override ValueTask<IResponseMessage?> HandleAsync(RequestContext context, FindCoordinatorRequest request, CancellationToken cancellationToken)
+    protected override async ValueTask<IResponseMessage?> HandleAsync(RequestContext context, FindCoordinatorRequest request, CancellationToken cancellationToken)
     {
         var version = context.ApiVersion;
         var response = new FindCoordinatorResponse();
-        if (version < 4)
+        if (version >= 4)
         {
-            var (error, message, nodeId, host, port) = Lookup(context, request.Key, request.KeyType);
-            response.ErrorCode = (short)error;
-            response.ErrorMessage = version >= 1 ? message : null;
-            response.NodeId = nodeId;
-            response.Host = host;
-            response.Port = port;
-            return Respond(response);
-        }
-
-        foreach (var key in request.CoordinatorKeys)
-        {
-            var (error, message, nodeId, host, port) = Lookup(context, key, request.KeyType);
-            response.Coordinators.Add(new FindCoordinatorResponse.Coordinator
+            foreach (var key in request.CoordinatorKeys)
             {
-                Key = key,
-                ErrorCode = (short)error,
-                ErrorMessage = message,
-                NodeId = nodeId,
-                Host = host,
-                Port = port,
-            });
+                var (error, message, node, host, port) = await FindAsync(context, key, request.KeyType, cancellationToken).ConfigureAwait(false);
+                response.Coordinators.Add(new FindCoordinatorResponse.Coordinator
+                {
+                    Key = key,
+                    ErrorCode = (short)error,
+                    ErrorMessage = message,
+                    NodeId = node,
+                    Host = host,
+                    Port = port,
+                });
+            }
+
+            return response;
         }
 
-        return Respond(response);
+        var single = await FindAsync(context, request.Key, version >= 1 ? request.KeyType : GroupKeyType, cancellationToken).ConfigureAwait(false);
+        response.ErrorCode = (short)single.Error;
+        response.ErrorMessage = version >= 1 ? single.Message : null;
+        response.NodeId = single.NodeId;
+        response.Host = single.Host;
+        response.Port = single.Port;
+        return response;
     }
 
-    private (ErrorCode Error, string? Message, int NodeId, string Host, int Port) Lookup(RequestContext context, string key, sbyte keyType)
+    private async ValueTask<(ErrorCode Error, string? Message, int NodeId, string Host, int Port)> FindAsync(RequestContext context, string key, sbyte keyType, CancellationToken cancellationToken)
     {
         if (keyType is not (GroupKeyType or TransactionKeyType))
         {
-            return (ErrorCode.InvalidRequest, $"Unsupported key type {keyType}.", -1, "", -1);
+            return (ErrorCode.InvalidRequest, $"Unsupported key type {keyType}.", -1, string.Empty, -1);
         }
 
         if (keyType == TransactionKeyType && string.IsNullOrEmpty(key))
         {
-            return (ErrorCode.InvalidRequest, "The transactional id must not be empty.", -1, "", -1);
+            return (ErrorCode.InvalidRequest, "The transactional id must not be empty.", -1, string.Empty, -1);
+        }
+
+        if (keyType == GroupKeyType)
+        {
+            var error = await _broker.Groups.EnsureCoordinatorAsync(key, cancellationToken).ConfigureAwait(false);
+            if (error != ErrorCode.None)
+            {
+                return (error, "The coordinator is not available.", -1, string.Empty, -1);
+            }
         }
 
         var self = _broker.Metadata.AliveBrokers.FirstOrDefault(b => b.NodeId == _broker.NodeId);
         var endpoint = self?.EndpointFor(context.Connection.ListenerName) ?? (self is { Endpoints.Count: > 0 } ? self.Endpoints[0] : null);
         if (endpoint is null)
         {
-            return (ErrorCode.CoordinatorNotAvailable, "The coordinator is not available.", -1, "", -1);
+            return (ErrorCode.CoordinatorNotAvailable, "The coordinator is not available.", -1, string.Empty, -1);
         }
 
         return (ErrorCode.None, null, _broker.NodeId, endpoint.Host, endpoint.Port);

@@ -21,6 +21,20 @@ public static class BrokerHandlers
             new EndTxnHandler(broker),
             new DescribeConfigsHandler(broker),
             new DescribeClusterHandler(broker),
+
+            // Group coordinator (issue 3).
+            new OffsetCommitHandler(broker),
+            new OffsetFetchHandler(broker),
+            new JoinGroupHandler(broker),
+            new HeartbeatHandler(broker),
+            new LeaveGroupHandler(broker),
+            new SyncGroupHandler(broker),
+            new DescribeGroupsHandler(broker),
+            new ListGroupsHandler(broker),
+            new DeleteGroupsHandler(broker),
+            new OffsetDeleteHandler(broker),
+            new ConsumerGroupHeartbeatHandler(broker),
+            new ConsumerGroupDescribeHandler(broker),
             new DescribeProducersHandler(broker),
         ]);
         return registry;
