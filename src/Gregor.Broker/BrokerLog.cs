@@ -39,4 +39,7 @@ internal static partial class BrokerLog
 
     [LoggerMessage(EventId = 1102, Level = LogLevel.Error, Message = "Aborting timed-out transactions failed")]
     public static partial void TxnAbortFailed(ILogger logger, Exception exception);
+
+    [LoggerMessage(EventId = 1103, Level = LogLevel.Error, Message = "Committing the offsets of transaction {TransactionalId} to group {GroupId} failed with {Error}")]
+    public static partial void TxnOffsetsFailed(ILogger logger, string transactionalId, string groupId, string error);
 }

@@ -18,7 +18,9 @@ public static class BrokerHandlers
             new DeleteTopicsHandler(broker),
             new InitProducerIdHandler(broker),
             new AddPartitionsToTxnHandler(broker),
+            new AddOffsetsToTxnHandler(broker),
             new EndTxnHandler(broker),
+            new TxnOffsetCommitHandler(broker),
             new DescribeConfigsHandler(broker),
             new DescribeClusterHandler(broker),
 

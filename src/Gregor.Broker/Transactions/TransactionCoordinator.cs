@@ -37,7 +37,19 @@ public sealed class TransactionMetadata
     public long StartTimestamp { get; internal set; } = -1;
 
     internal HashSet<(string Topic, int Partition)> Partitions { get; } = [];
+
+    /// <summary>Groups added by AddOffsetsToTxn.</summary>
+    internal HashSet<string> Groups { get; } = new(StringComparer.Ordinal);
+
+    /// <summary>TxnOffsetCommit offsets, committed to their groups only when the transaction commits.</summary>
+    internal Dictionary<string, Dictionary<(string Topic, int Partition), PendingOffset>> PendingOffsets { get; } = new(StringComparer.Ordinal);
 }
+
+/// <summary>An offset a transaction will commit for a group.</summary>
+public readonly record struct PendingOffset(long Offset, int LeaderEpoch, string? Metadata);
+
+/// <summary>The offsets a committed transaction commits to one group.</summary>
+public sealed record TransactionOffsets(string GroupId, IReadOnlyDictionary<(string Topic, int Partition), PendingOffset> Offsets);
 
 /// <summary>
 /// The transaction coordinator for a single node: transactional id → producer id and epoch, the
@@ -120,6 +132,8 @@ public sealed class TransactionCoordinator : IDisposable
             txn.State = TransactionState.Empty;
             txn.StartTimestamp = -1;
             txn.Partitions.Clear();
+            txn.Groups.Clear();
+            txn.PendingOffsets.Clear();
             return (ErrorCode.None, txn.ProducerId, txn.ProducerEpoch);
         }
     }
@@ -186,13 +200,7 @@ public sealed class TransactionCoordinator : IDisposable
                 return ErrorCode.None;
             }
 
-            if (txn.State != TransactionState.Ongoing)
-            {
-                txn.State = TransactionState.Ongoing;
-                txn.StartTimestamp = NowMs;
-                txn.Partitions.Clear();
-            }
-
+            StartIfNeeded(txn);
             foreach (var tp in partitions)
             {
                 txn.Partitions.Add(tp);
@@ -203,28 +211,116 @@ public sealed class TransactionCoordinator : IDisposable
         }
     }
 
-    /// <summary>EndTxn: writes the commit or abort markers; a retry of a completed end is answered the same way.</summary>
-    public (ErrorCode Error, long ProducerId, short ProducerEpoch) EndTransaction(string transactionalId, long producerId, short producerEpoch, bool commit)
+    /// <summary>AddOffsetsToTxn: the group's offsets will be part of the transaction.</summary>
+    public ErrorCode AddOffsets(string transactionalId, long producerId, short producerEpoch, string groupId)
     {
         lock (_lock)
         {
             var error = Check(transactionalId, producerId, producerEpoch, out var txn);
             if (error != ErrorCode.None)
             {
-                return (error, -1, -1);
+                return error;
             }
 
+            StartIfNeeded(txn);
+            txn.Groups.Add(groupId);
+            return ErrorCode.None;
+        }
+    }
+
+    /// <summary>TxnOffsetCommit: keeps the offsets pending until the transaction ends.</summary>
+    public ErrorCode AddPendingOffsets(string transactionalId, long producerId, short producerEpoch, string groupId,
+        IEnumerable<((string Topic, int Partition) Partition, PendingOffset Offset)> offsets)
+    {
+        lock (_lock)
+        {
+            var error = Check(transactionalId, producerId, producerEpoch, out var txn);
+            if (error != ErrorCode.None)
+            {
+                return error;
+            }
+
+            if (txn.State != TransactionState.Ongoing || !txn.Groups.Contains(groupId))
+            {
+                return ErrorCode.InvalidTxnState;
+            }
+
+            if (!txn.PendingOffsets.TryGetValue(groupId, out var pending))
+            {
+                pending = [];
+                txn.PendingOffsets[groupId] = pending;
+            }
+
+            foreach (var (partition, offset) in offsets)
+            {
+                pending[partition] = offset;
+            }
+
+            return ErrorCode.None;
+        }
+    }
+
+    /// <summary>Whether an open transaction holds an offset for the group's partition (OffsetFetch require_stable answers UNSTABLE_OFFSET_COMMIT).</summary>
+    public bool HasPendingOffset(string groupId, string topic, int partition)
+    {
+        lock (_lock)
+        {
+            foreach (var txn in _transactions.Values)
+            {
+                if (txn.State == TransactionState.Ongoing && txn.PendingOffsets.TryGetValue(groupId, out var pending) && pending.ContainsKey((topic, partition)))
+                {
+                    return true;
+                }
+            }
+
+            return false;
+        }
+    }
+
+    private void StartIfNeeded(TransactionMetadata txn)
+    {
+        if (txn.State != TransactionState.Ongoing)
+        {
+            txn.State = TransactionState.Ongoing;
+            txn.StartTimestamp = NowMs;
+            txn.Partitions.Clear();
+            txn.Groups.Clear();
+            txn.PendingOffsets.Clear();
+        }
+    }
+
+    /// <summary>
+    /// EndTxn: writes the commit or abort markers; a retry of a completed end is answered the same
+    /// way. A commit returns the offsets the caller must now commit to their groups.
+    /// </summary>
+    public (ErrorCode Error, long ProducerId, short ProducerEpoch, IReadOnlyList<TransactionOffsets> Offsets) EndTransaction(
+        string transactionalId, long producerId, short producerEpoch, bool commit)
+    {
+        lock (_lock)
+        {
+            var error = Check(transactionalId, producerId, producerEpoch, out var txn);
+            if (error != ErrorCode.None)
+            {
+                return (error, -1, -1, []);
+            }
+
+            IReadOnlyList<TransactionOffsets> offsets = [];
             switch (txn.State)
             {
                 case TransactionState.Ongoing:
+                    if (commit)
+                    {
+                        offsets = txn.PendingOffsets.Select(kv => new TransactionOffsets(kv.Key, kv.Value)).ToList();
+                    }
+
                     CompleteLocked(txn, commit);
                     break;
                 case TransactionState.CompleteCommit when !commit:
                 case TransactionState.CompleteAbort when commit:
-                    return (ErrorCode.InvalidTxnState, -1, -1);
+                    return (ErrorCode.InvalidTxnState, -1, -1, []);
             }
 
-            return (ErrorCode.None, txn.ProducerId, txn.ProducerEpoch);
+            return (ErrorCode.None, txn.ProducerId, txn.ProducerEpoch, offsets);
         }
     }
 
@@ -242,6 +338,9 @@ public sealed class TransactionCoordinator : IDisposable
         }
 
         txn.Partitions.Clear();
+        txn.Groups.Clear();
+        // The caller took a commit's offsets already (EndTransaction); an abort drops them.
+        txn.PendingOffsets.Clear();
         txn.StartTimestamp = -1;
         txn.State = commit ? TransactionState.CompleteCommit : TransactionState.CompleteAbort;
     }
