@@ -218,4 +218,66 @@ public sealed class ProducerStateTests : IDisposable
         Assert.Equal(ErrorCode.None, log.Append(Idempotent(2, 2), 0).Error);
         Assert.Equal(4, log.LogEndOffset);
     }
+
+    private byte[] Transactional(int count, int baseSequence, long producerId = ProducerId)
+    {
+        var builder = new RecordBatchBuilder { ProducerId = producerId, ProducerEpoch = 0, BaseSequence = baseSequence, IsTransactional = true };
+        for (var i = 0; i < count; i++)
+        {
+            builder.Append(Now, null, System.Text.Encoding.UTF8.GetBytes($"t{baseSequence}-{i}"));
+        }
+
+        return builder.Build();
+    }
+
+    private byte[] Marker(bool commit, long producerId = ProducerId) =>
+        RecordBatchBuilder.BuildControlBatch(commit ? ControlRecordType.Commit : ControlRecordType.Abort, producerId, 0, 3, Now);
+
+    [Fact]
+    public void Open_transactions_hold_the_first_unstable_offset_and_aborts_go_to_the_txnindex_in_kafkas_format()
+    {
+        using (var log = Open())
+        {
+            Assert.Equal(ErrorCode.None, log.Append(Batch(2, firstTimestamp: Now), 0).Error);
+            Assert.Equal(ErrorCode.None, log.Append(Transactional(3, 0), 0).Error);
+            Assert.Equal(ErrorCode.None, log.Append(Transactional(1, 0, producerId: 77), 0).Error);
+            Assert.Equal(2, log.FirstUnstableOffset);
+            Assert.Equal(ErrorCode.None, log.Append(Marker(commit: false), 0, AppendOrigin.Coordinator).Error);
+            Assert.Equal(5, log.FirstUnstableOffset);
+            Assert.Equal(ErrorCode.None, log.Append(Marker(commit: true, producerId: 77), 0, AppendOrigin.Coordinator).Error);
+            Assert.Equal(-1, log.FirstUnstableOffset);
+
+            var aborted = Assert.Single(log.CollectAbortedTransactions(0, long.MaxValue));
+            Assert.Equal(new AbortedTxn(ProducerId, 2, 6, 5), aborted);
+            Assert.Empty(log.CollectAbortedTransactions(7, long.MaxValue));
+            Assert.Empty(log.CollectAbortedTransactions(0, 2));
+            Assert.Equal(3, log.ActiveProducers.Single(p => p.ProducerId == ProducerId).CoordinatorEpoch);
+        }
+
+        var index = File.ReadAllBytes(Path.Combine(PartitionDir, "00000000000000000000.txnindex"));
+        Assert.Equal(34, index.Length);
+        Assert.Equal(0, BinaryPrimitives.ReadInt16BigEndian(index));
+        Assert.Equal(ProducerId, BinaryPrimitives.ReadInt64BigEndian(index.AsSpan(2)));
+        Assert.Equal(2, BinaryPrimitives.ReadInt64BigEndian(index.AsSpan(10)));
+        Assert.Equal(6, BinaryPrimitives.ReadInt64BigEndian(index.AsSpan(18)));
+        Assert.Equal(5, BinaryPrimitives.ReadInt64BigEndian(index.AsSpan(26)));
+
+        // Reopened from the snapshot and the .txnindex, and rebuilt from the log without them.
+        using (var reopened = Open(clean: true))
+        {
+            Assert.Single(reopened.CollectAbortedTransactions(0, long.MaxValue));
+            Assert.Equal(-1, reopened.FirstUnstableOffset);
+            Assert.Equal(ErrorCode.None, reopened.Append(Transactional(1, 3), 0).Error);
+            Assert.Equal(8, reopened.FirstUnstableOffset);
+        }
+
+        foreach (var file in Directory.GetFiles(PartitionDir, "*.snapshot").Concat(Directory.GetFiles(PartitionDir, "*.txnindex")))
+        {
+            File.Delete(file);
+        }
+
+        using var rebuilt = Open();
+        Assert.Equal(new AbortedTxn(ProducerId, 2, 6, 5), Assert.Single(rebuilt.CollectAbortedTransactions(0, long.MaxValue)));
+        Assert.Equal(8, rebuilt.FirstUnstableOffset);
+    }
 }

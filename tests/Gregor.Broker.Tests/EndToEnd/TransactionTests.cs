@@ -165,4 +165,37 @@ public class TransactionTests
         Assert.Empty(Read(broker.BootstrapServers, topic, IsolationLevel.ReadCommitted, 0));
         Assert.Equal(3, Read(broker.BootstrapServers, topic, IsolationLevel.ReadUncommitted, 3).Count);
     }
+
+    [Fact]
+    public async Task ABrokerRestartInTheMiddleOfATransactionAbortsIt()
+    {
+        const string topic = "txn-restart";
+        await using var broker = await InProcessBroker.StartAsync();
+        await Clients.CreateTopicAsync(broker.BootstrapServers, topic, 1);
+        using (var producer = new ProducerBuilder<string, string>(TransactionalConfig(broker.BootstrapServers, "txn-r")).Build())
+        {
+            producer.InitTransactions(TimeSpan.FromSeconds(20));
+            producer.BeginTransaction();
+            Produce(producer, topic, "committed-", 2);
+            producer.CommitTransaction(TimeSpan.FromSeconds(20));
+            producer.BeginTransaction();
+            Produce(producer, topic, "open-", 3);
+            await broker.RestartAsync();
+        }
+
+        // Nothing of the open transaction becomes visible to read_committed, and the partition is stable again.
+        var log = broker.Server.LogManager.GetLog(topic, 0)!;
+        Assert.Equal(-1, log.FirstUnstableOffset);
+        Assert.Equal(7, log.LogEndOffset);
+        Assert.Equal(3, Assert.Single(log.CollectAbortedTransactions(0, long.MaxValue)).FirstOffset);
+        Assert.Equal(["committed-0", "committed-1"], Read(broker.BootstrapServers, topic, IsolationLevel.ReadCommitted, 2));
+        Assert.Equal(5, Read(broker.BootstrapServers, topic, IsolationLevel.ReadUncommitted, 5).Count);
+
+        using var successor = new ProducerBuilder<string, string>(TransactionalConfig(broker.BootstrapServers, "txn-r")).Build();
+        successor.InitTransactions(TimeSpan.FromSeconds(20));
+        successor.BeginTransaction();
+        Produce(successor, topic, "after-", 1);
+        successor.CommitTransaction(TimeSpan.FromSeconds(20));
+        Assert.Equal(["committed-0", "committed-1", "after-0"], Read(broker.BootstrapServers, topic, IsolationLevel.ReadCommitted, 3));
+    }
 }
