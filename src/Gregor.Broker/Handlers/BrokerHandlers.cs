@@ -38,6 +38,8 @@ public static class BrokerHandlers
             new ConsumerGroupHeartbeatHandler(broker),
             new ConsumerGroupDescribeHandler(broker),
             new DescribeProducersHandler(broker),
+            new DescribeTransactionsHandler(broker),
+            new ListTransactionsHandler(broker),
         ]);
         return registry;
     }

@@ -45,6 +45,16 @@ public sealed class TransactionMetadata
     internal Dictionary<string, Dictionary<(string Topic, int Partition), PendingOffset>> PendingOffsets { get; } = new(StringComparer.Ordinal);
 }
 
+/// <summary>DescribeTransactions' and ListTransactions' view of one transactional id.</summary>
+public sealed record TransactionDescription(
+    string TransactionalId,
+    long ProducerId,
+    short ProducerEpoch,
+    int TimeoutMs,
+    TransactionState State,
+    long StartTimestamp,
+    IReadOnlyList<(string Topic, int Partition)> Partitions);
+
 /// <summary>An offset a transaction will commit for a group.</summary>
 public readonly record struct PendingOffset(long Offset, int LeaderEpoch, string? Metadata);
 
@@ -88,13 +98,27 @@ public sealed class TransactionCoordinator : IDisposable
 
     private long NowMs => _time.GetUtcNow().ToUnixTimeMilliseconds();
 
-    public TransactionMetadata? Describe(string transactionalId)
+    /// <summary>A consistent copy of one transactional id's state, or null when unknown.</summary>
+    public TransactionDescription? Describe(string transactionalId)
     {
         lock (_lock)
         {
-            return _transactions.GetValueOrDefault(transactionalId);
+            return _transactions.TryGetValue(transactionalId, out var txn) ? ToDescription(txn) : null;
         }
     }
+
+    /// <summary>Every transactional id this coordinator knows (ListTransactions).</summary>
+    public IReadOnlyList<TransactionDescription> List()
+    {
+        lock (_lock)
+        {
+            return _transactions.Values.Select(ToDescription).ToList();
+        }
+    }
+
+    private static TransactionDescription ToDescription(TransactionMetadata txn) =>
+        new(txn.TransactionalId, txn.ProducerId, txn.ProducerEpoch, txn.TimeoutMs, txn.State, txn.StartTimestamp,
+            txn.Partitions.OrderBy(p => p.Topic, StringComparer.Ordinal).ThenBy(p => p.Partition).ToList());
 
     /// <summary>InitProducerId with a transactional id: a new producer id, or the same id with a bumped epoch that fences older instances (an open transaction is aborted first).</summary>
     public (ErrorCode Error, long ProducerId, short ProducerEpoch) InitProducerId(string transactionalId, int timeoutMs, long expectedProducerId, short expectedProducerEpoch)
