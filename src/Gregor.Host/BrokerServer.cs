@@ -140,7 +140,10 @@ public sealed class BrokerServer : IAsyncDisposable
             var producerIds = new ProducerIdManager(config.LogDirs[0]);
             var transactions = _transactions = new TransactionCoordinator(producerIds, replicaManager, _timeProvider,
                 _loggerFactory.CreateLogger<TransactionCoordinator>(), config.GetInt("transaction.max.timeout.ms"),
-                config.GetInt("transaction.abort.timed.out.transaction.cleanup.interval.ms"));
+                config.GetInt("transaction.abort.timed.out.transaction.cleanup.interval.ms"),
+                new ReplicaTransactionStateLog(replicaManager, metadata, new TopicCreator(metadata, metadata, settings), _timeProvider,
+                    config.GetInt("transaction.state.log.num.partitions"), checked((short)config.GetInt("transaction.state.log.replication.factor")),
+                    config.GetInt("transaction.state.log.segment.bytes")));
             var broker = _broker = new BrokerContext(settings, metadata, metadata, replicaManager, _timeProvider, _loggerFactory, new BrokerConfigDescriber(config))
             {
                 ProducerIds = producerIds,

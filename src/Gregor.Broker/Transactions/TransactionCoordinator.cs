@@ -1,12 +1,13 @@
 using Gregor.Broker.Producer;
 using Gregor.Broker.Replica;
 using Gregor.Protocol;
+using Gregor.Protocol.Messages;
 using Microsoft.Extensions.Logging;
 
 namespace Gregor.Broker.Transactions;
 
-/// <summary>Kafka's TransactionState names.</summary>
-public enum TransactionState
+/// <summary>Kafka's TransactionState names and ids (the TransactionStatus of <c>__transaction_state</c> values).</summary>
+public enum TransactionState : sbyte
 {
     Empty,
     Ongoing,
@@ -65,9 +66,11 @@ public sealed record TransactionOffsets(string GroupId, IReadOnlyDictionary<(str
 /// The transaction coordinator for a single node: transactional id → producer id and epoch, the
 /// partitions of the open transaction, commit/abort by writing markers to every partition, and
 /// abort of transactions open past their timeout (with an epoch bump that fences the producer).
-/// State is kept in memory: <c>__transaction_state</c> is not written yet, so at start-up
-/// transactions left open in partition logs by a previous run are aborted (no coordinator
-/// remembers them, and an open transaction would hold the last stable offset back forever).
+/// Every state change is written to <c>__transaction_state</c> (markers are written between the
+/// Prepare and Complete records, as Kafka does); at start-up the state is replayed, prepared
+/// transactions are completed, ongoing ones aborted (with an epoch bump, so their producers are
+/// fenced), and transactions still open in partition logs that no coordinator record names are
+/// aborted too, so nothing holds the last stable offset back forever.
 /// </summary>
 public sealed class TransactionCoordinator : IDisposable
 {
@@ -80,21 +83,105 @@ public sealed class TransactionCoordinator : IDisposable
     private readonly TimeProvider _time;
     private readonly ILogger _logger;
     private readonly ITimer _timer;
+    private readonly ITransactionStateLog? _stateLog;
 
     public TransactionCoordinator(ProducerIdManager producerIds, ReplicaManager replicaManager, TimeProvider time, ILogger logger,
-        int transactionMaxTimeoutMs = 900_000, int abortTimedOutTransactionsIntervalMs = 10_000)
+        int transactionMaxTimeoutMs = 900_000, int abortTimedOutTransactionsIntervalMs = 10_000, ITransactionStateLog? stateLog = null)
     {
         _producerIds = producerIds;
         _replicaManager = replicaManager;
         _time = time;
         _logger = logger;
+        _stateLog = stateLog;
         TransactionMaxTimeoutMs = transactionMaxTimeoutMs;
+        lock (_lock)
+        {
+            LoadState();
+        }
+
         AbortOpenTransactionsLeftInLogs();
         var interval = TimeSpan.FromMilliseconds(abortTimedOutTransactionsIntervalMs);
         _timer = time.CreateTimer(_ => AbortTimedOutTransactions(), null, interval, interval);
     }
 
     public int TransactionMaxTimeoutMs { get; }
+
+    private void LoadState()
+    {
+        if (_stateLog is null)
+        {
+            return;
+        }
+
+        var latest = new Dictionary<string, TransactionLogValue?>(StringComparer.Ordinal);
+        foreach (var (id, value) in _stateLog.ReadAll())
+        {
+            latest[id] = value;
+        }
+
+        foreach (var (id, value) in latest)
+        {
+            if (value is null)
+            {
+                continue;
+            }
+
+            var txn = new TransactionMetadata(id)
+            {
+                ProducerId = value.ProducerId,
+                ProducerEpoch = value.ProducerEpoch,
+                TimeoutMs = value.TransactionTimeoutMs,
+                State = (TransactionState)value.TransactionStatus,
+                StartTimestamp = value.TransactionStartTimestampMs,
+            };
+            foreach (var topic in value.TransactionPartitions ?? [])
+            {
+                foreach (var partition in topic.PartitionIds)
+                {
+                    txn.Partitions.Add((topic.Topic, partition));
+                }
+            }
+
+            _transactions[id] = txn;
+            switch (txn.State)
+            {
+                case TransactionState.Ongoing:
+                    // Its producer may be gone; the coordinator that restarts aborts and fences it.
+                    BumpEpoch(txn);
+                    CompleteLocked(txn, commit: false);
+                    break;
+                case TransactionState.PrepareCommit:
+                    CompleteLocked(txn, commit: true);
+                    break;
+                case TransactionState.PrepareAbort:
+                    CompleteLocked(txn, commit: false);
+                    break;
+            }
+        }
+    }
+
+    private void Persist(TransactionMetadata txn)
+    {
+        if (_stateLog is null)
+        {
+            return;
+        }
+
+        var value = new TransactionLogValue
+        {
+            ProducerId = txn.ProducerId,
+            ProducerEpoch = txn.ProducerEpoch,
+            TransactionTimeoutMs = txn.TimeoutMs,
+            TransactionStatus = (sbyte)txn.State,
+            TransactionLastUpdateTimestampMs = NowMs,
+            TransactionStartTimestampMs = txn.StartTimestamp,
+            TransactionPartitions = txn.Partitions
+                .GroupBy(p => p.Topic, StringComparer.Ordinal)
+                .Select(g => new TransactionLogValue.PartitionsSchema { Topic = g.Key, PartitionIds = g.Select(p => p.Partition).Order().ToList() })
+                .ToList(),
+        };
+        _stateLog.Write(txn.TransactionalId, value);
+    }
 
     private long NowMs => _time.GetUtcNow().ToUnixTimeMilliseconds();
 
@@ -158,6 +245,7 @@ public sealed class TransactionCoordinator : IDisposable
             txn.Partitions.Clear();
             txn.Groups.Clear();
             txn.PendingOffsets.Clear();
+            Persist(txn);
             return (ErrorCode.None, txn.ProducerId, txn.ProducerEpoch);
         }
     }
@@ -224,11 +312,18 @@ public sealed class TransactionCoordinator : IDisposable
                 return ErrorCode.None;
             }
 
+            var wasOngoing = txn.State == TransactionState.Ongoing;
             StartIfNeeded(txn);
+            var added = false;
             foreach (var tp in partitions)
             {
-                txn.Partitions.Add(tp);
+                added |= txn.Partitions.Add(tp);
                 results[tp] = ErrorCode.None;
+            }
+
+            if (added || !wasOngoing)
+            {
+                Persist(txn);
             }
 
             return ErrorCode.None;
@@ -246,8 +341,14 @@ public sealed class TransactionCoordinator : IDisposable
                 return error;
             }
 
+            var wasOngoing = txn.State == TransactionState.Ongoing;
             StartIfNeeded(txn);
             txn.Groups.Add(groupId);
+            if (!wasOngoing)
+            {
+                Persist(txn);
+            }
+
             return ErrorCode.None;
         }
     }
@@ -351,6 +452,7 @@ public sealed class TransactionCoordinator : IDisposable
     private void CompleteLocked(TransactionMetadata txn, bool commit)
     {
         txn.State = commit ? TransactionState.PrepareCommit : TransactionState.PrepareAbort;
+        Persist(txn);
         foreach (var (topic, partition) in txn.Partitions)
         {
             var error = _replicaManager.WriteTxnMarker(topic, partition, txn.ProducerId, txn.ProducerEpoch, CoordinatorEpoch, commit);
@@ -367,6 +469,7 @@ public sealed class TransactionCoordinator : IDisposable
         txn.PendingOffsets.Clear();
         txn.StartTimestamp = -1;
         txn.State = commit ? TransactionState.CompleteCommit : TransactionState.CompleteAbort;
+        Persist(txn);
     }
 
     /// <summary>Aborts every transaction open longer than its timeout; the epoch bump fences the producer (Kafka's abortTimedOutTransactions).</summary>

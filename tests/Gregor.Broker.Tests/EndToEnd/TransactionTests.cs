@@ -183,6 +183,20 @@ public class TransactionTests
             await broker.RestartAsync();
         }
 
+        // The coordinator's state came back from __transaction_state: the open transaction was aborted with an epoch bump.
+        await using (var client = await Handlers.WireClient.ConnectAsync(broker.Server.BoundEndpoints[0]))
+        {
+            var described = await client.SendAsync<Gregor.Protocol.Messages.DescribeTransactionsResponse>(
+                new Gregor.Protocol.Messages.DescribeTransactionsRequest { TransactionalIds = ["txn-r"] }, 0);
+            var state = Assert.Single(described.TransactionStates);
+            Assert.Equal(0, state.ErrorCode);
+            Assert.Equal("CompleteAbort", state.TransactionState);
+            Assert.Equal(1, state.ProducerEpoch);
+        }
+
+        var stateLog = broker.Server.LogManager.GetLog("__transaction_state", Transactions.ReplicaTransactionStateLog.PartitionFor("txn-r", 50))!;
+        Assert.True(stateLog.LogEndOffset >= 6, $"{stateLog.LogEndOffset} records");
+
         // Nothing of the open transaction becomes visible to read_committed, and the partition is stable again.
         var log = broker.Server.LogManager.GetLog(topic, 0)!;
         Assert.Equal(-1, log.FirstUnstableOffset);
