@@ -117,7 +117,8 @@ public sealed class BrokerServer : IAsyncDisposable
             {
                 try
                 {
-                    if (removed is not null)
+                    // A change (both set) keeps the partitions: ApplyTopic updates configs and adds new ones.
+                    if (removed is not null && added is null)
                     {
                         replicaManager.RemoveTopic(removed);
                     }

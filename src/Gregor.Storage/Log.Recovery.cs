@@ -142,13 +142,40 @@ public sealed partial class Log
                 File.Delete(file);
                 StorageLog.DeletedStrayFile(_logger, file);
             }
-            else if (name.EndsWith(LogSegment.SwapFileSuffix, StringComparison.Ordinal))
+        }
+
+        // A .swap is a finished cleaner output whose swap the crash interrupted (Kafka completes
+        // it): the segments it replaces are those whose base offset lies in its offset range.
+        // Its indexes are dropped and rebuilt from the log.
+        foreach (var file in Directory.EnumerateFiles(Dir, "*" + LogSegment.SwapFileSuffix).ToList())
+        {
+            var target = file[..^LogSegment.SwapFileSuffix.Length];
+            if (!TryParseBaseOffset(target, LogSegment.LogFileSuffix, out var swapBase))
             {
-                // A .swap is a finished replacement (compaction) whose rename the crash interrupted:
-                // complete it, as Kafka does.
-                File.Move(file, file[..^LogSegment.SwapFileSuffix.Length], overwrite: true);
+                File.Delete(file);
                 StorageLog.DeletedStrayFile(_logger, file);
+                continue;
             }
+
+            var swapEnd = Math.Max(swapBase, LastOffsetInFile(file));
+            foreach (var old in Directory.EnumerateFiles(Dir, "*" + LogSegment.LogFileSuffix).ToList())
+            {
+                if (TryParseBaseOffset(old, LogSegment.LogFileSuffix, out var oldBase) && oldBase >= swapBase && oldBase <= swapEnd)
+                {
+                    File.Delete(old);
+                    File.Delete(Path.ChangeExtension(old, LogSegment.IndexFileSuffix));
+                    File.Delete(Path.ChangeExtension(old, LogSegment.TimeIndexFileSuffix));
+                    File.Delete(Path.ChangeExtension(old, LogSegment.TxnIndexFileSuffix));
+                }
+            }
+
+            File.Move(file, target, overwrite: true);
+            StorageLog.CompletedSwap(_logger, TopicPartition, target);
+        }
+
+        foreach (var file in Directory.EnumerateFiles(Dir, "*" + LogSegment.SwapFileSuffix).ToList())
+        {
+            File.Delete(file);
         }
 
         // Index files without their .log are leftovers of a deletion.
@@ -162,6 +189,29 @@ public sealed partial class Log
                 StorageLog.DeletedStrayFile(_logger, file);
             }
         }
+    }
+
+    /// <summary>The last offset of the last whole batch in a segment file (-1 when it has none).</summary>
+    private static long LastOffsetInFile(string path)
+    {
+        using var handle = File.OpenHandle(path, FileMode.Open, FileAccess.Read, FileShare.ReadWrite | FileShare.Delete);
+        var length = RandomAccess.GetLength(handle);
+        Span<byte> header = stackalloc byte[Internal.Batches.HeaderSize];
+        long position = 0;
+        long last = -1;
+        while (position + Internal.Batches.HeaderSize <= length && RandomAccess.Read(handle, header, position) == header.Length)
+        {
+            var size = (long)Internal.Batches.BatchLength(header) + Internal.Batches.LogOverhead;
+            if (size < Internal.Batches.HeaderSize || position + size > length)
+            {
+                break;
+            }
+
+            last = Internal.Batches.LastOffset(header);
+            position += size;
+        }
+
+        return last;
     }
 
     private static bool TryParseBaseOffset(string file, string suffix, out long baseOffset)

@@ -185,6 +185,17 @@ public sealed partial class Log : IDisposable
             }
         }
 
+        if (origin == AppendOrigin.Client && Recompression.Target(config.CompressionType) is { } target && Recompression.Needed(data, target))
+        {
+            data = Recompression.Recompress(data, target);
+            var tooLarge = FirstBatchLargerThan(data, config.MaxMessageBytes);
+            if (tooLarge > 0)
+            {
+                return LogAppendInfo.Failed(ErrorCode.MessageTooLarge,
+                    $"The record batch of {tooLarge} bytes after recompression exceeds max.message.bytes {config.MaxMessageBytes}.", LogStartOffset);
+            }
+        }
+
         lock (_lock)
         {
             ObjectDisposedException.ThrowIf(_closed, this);
@@ -300,6 +311,20 @@ public sealed partial class Log : IDisposable
             return new LogAppendInfo(ErrorCode.None, null, firstOffset, lastOffset, logAppendTime, maxTimestamp,
                 LogStartOffset, recordCount, data.Length);
         }
+    }
+
+    private static int FirstBatchLargerThan(ReadOnlySpan<byte> data, int limit)
+    {
+        var position = 0;
+        while (Batches.TryReadNext(data, ref position, out _, out var size))
+        {
+            if (size > limit)
+            {
+                return size;
+            }
+        }
+
+        return 0;
     }
 
     // message.timestamp.before/after.max.ms (KIP-937) are checked per batch: the first record's

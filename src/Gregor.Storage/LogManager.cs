@@ -88,6 +88,9 @@ public sealed class LogManager : IDisposable
 
     public IEnumerable<Log> AllLogs => _logs.Values;
 
+    /// <summary>The log cleaner (compaction), null when <c>log.cleaner.enable=false</c> or before start-up.</summary>
+    public Cleaner.LogCleaner? Cleaner { get; private set; }
+
     /// <summary>Loads or creates meta.properties in every log dir and opens (recovering) every partition found.</summary>
     public void Startup()
     {
@@ -126,6 +129,13 @@ public sealed class LogManager : IDisposable
         foreach (var dir in LogDirs)
         {
             LoadLogDir(dir);
+        }
+
+        // Kafka's log.cleaner.enable (default true); log.cleaner.backoff.ms between passes.
+        if (!_options.BrokerProperties.TryGetValue("log.cleaner.enable", out var cleanerEnable) || !string.Equals(cleanerEnable.Trim(), "false", StringComparison.OrdinalIgnoreCase))
+        {
+            Cleaner = new Cleaner.LogCleaner(() => _logs.Values, LogDirs, _time, _loggerFactory.CreateLogger<Cleaner.LogCleaner>());
+            Cleaner.Start(BrokerLong("log.cleaner.backoff.ms", 15_000));
         }
 
         var now = NowMs;
@@ -271,6 +281,7 @@ public sealed class LogManager : IDisposable
             return false;
         }
 
+        Cleaner?.Forget(topicPartition);
         log.Close();
         var parent = Path.GetDirectoryName(log.Dir)!;
         var deleteDir = Path.Combine(parent, $"{topicPartition}.{Guid.NewGuid():N}-delete");
@@ -385,6 +396,7 @@ public sealed class LogManager : IDisposable
 
         _shutdown = true;
         _timer?.Dispose();
+        Cleaner?.Dispose();
         lock (_jobLock)
         {
             // Waits for a running round; _shutdown stops later ones.

@@ -71,11 +71,16 @@ internal sealed class LogSegment : IDisposable
 
     /// <summary>Opens or creates a segment. Existing indexes are loaded; <see cref="NeedsIndexRebuild"/>
     /// reports a missing or corrupt one.</summary>
-    public static LogSegment Open(string dir, long baseOffset, LogConfig config, long now, bool active)
+    public static LogSegment Open(string dir, long baseOffset, LogConfig config, long now, bool active) =>
+        Open(dir, baseOffset, config, now, active, fileSuffix: "");
+
+    /// <summary>Opens a segment whose files carry an extra suffix (the cleaner's <c>.cleaned</c> output).</summary>
+    internal static LogSegment Open(string dir, long baseOffset, LogConfig config, long now, bool active, string fileSuffix)
     {
         var segment = new LogSegment(dir, baseOffset, config.IndexIntervalBytes, now);
-        var indexPath = FilePath(dir, baseOffset, IndexFileSuffix);
-        var timeIndexPath = FilePath(dir, baseOffset, TimeIndexFileSuffix);
+        segment.LogPath += fileSuffix;
+        var indexPath = FilePath(dir, baseOffset, IndexFileSuffix) + fileSuffix;
+        var timeIndexPath = FilePath(dir, baseOffset, TimeIndexFileSuffix) + fileSuffix;
         var logExisted = File.Exists(segment.LogPath);
         segment.NeedsIndexRebuild = logExisted && (!File.Exists(indexPath) || !File.Exists(timeIndexPath));
         segment._handle = File.OpenHandle(segment.LogPath, FileMode.OpenOrCreate, FileAccess.ReadWrite, FileShare.ReadWrite | FileShare.Delete);
@@ -375,6 +380,19 @@ internal sealed class LogSegment : IDisposable
         LogPath = newLog;
         OffsetIndex.Rename(OffsetIndex.FilePath + newSuffix);
         TimeIndex.Rename(TimeIndex.FilePath + newSuffix);
+    }
+
+    /// <summary>Renames every file from one extra suffix to another (".cleaned" → ".swap" → ""), keeping handles open.</summary>
+    internal void ReplaceFileSuffix(string oldSuffix, string newSuffix)
+    {
+        static string Swap(string path, string from, string to) =>
+            (from.Length == 0 ? path : path.EndsWith(from, StringComparison.Ordinal) ? path[..^from.Length] : path) + to;
+
+        var newLog = Swap(LogPath, oldSuffix, newSuffix);
+        File.Move(LogPath, newLog, overwrite: true);
+        LogPath = newLog;
+        OffsetIndex.Rename(Swap(OffsetIndex.FilePath, oldSuffix, newSuffix));
+        TimeIndex.Rename(Swap(TimeIndex.FilePath, oldSuffix, newSuffix));
     }
 
     /// <summary>Closes like Kafka: final time index entry and index files trimmed.</summary>

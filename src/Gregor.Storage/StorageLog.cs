@@ -46,4 +46,16 @@ internal static partial class StorageLog
 
     [LoggerMessage(EventId = 1104, Level = LogLevel.Warning, Message = "Ignoring unreadable checkpoint {File}")]
     public static partial void BadCheckpoint(ILogger logger, string file, Exception exception);
+
+    [LoggerMessage(EventId = 1200, Level = LogLevel.Warning, Message = "Completed an interrupted cleaner swap of {TopicPartition}: {Segment}")]
+    public static partial void CompletedSwap(ILogger logger, TopicPartition topicPartition, string segment);
+
+    [LoggerMessage(EventId = 1201, Level = LogLevel.Information, Message = "Cleaned {TopicPartition} offsets {FirstOffset}..{EndOffset}: {BytesRead} bytes read, {BytesWritten} bytes written, {RecordsRead} records read, {RecordsKept} kept, in {ElapsedMs} ms")]
+    public static partial void Cleaned(ILogger logger, TopicPartition topicPartition, long firstOffset, long endOffset, long bytesRead, long bytesWritten, long recordsRead, long recordsKept, long elapsedMs);
+
+    [LoggerMessage(EventId = 1202, Level = LogLevel.Warning, Message = "Cleaning {TopicPartition} failed; it stays as it was")]
+    public static partial void CleaningFailed(ILogger logger, Exception exception, TopicPartition topicPartition);
+
+    [LoggerMessage(EventId = 1203, Level = LogLevel.Information, Message = "Cleaner swap of {TopicPartition} abandoned: its segments changed while it was cleaning")]
+    public static partial void SwapAbandoned(ILogger logger, TopicPartition topicPartition);
 }

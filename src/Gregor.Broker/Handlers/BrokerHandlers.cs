@@ -40,6 +40,13 @@ public static class BrokerHandlers
             new DescribeProducersHandler(broker),
             new DescribeTransactionsHandler(broker),
             new ListTransactionsHandler(broker),
+
+            // Data lifecycle and topic administration.
+            new DeleteRecordsHandler(broker),
+            new AlterConfigsHandler(broker),
+            new DescribeLogDirsHandler(broker),
+            new CreatePartitionsHandler(broker),
+            new IncrementalAlterConfigsHandler(broker),
         ]);
         return registry;
     }

@@ -51,7 +51,8 @@ public sealed class TopicMetadataException : Exception
 
 /// <summary>
 /// Write side of the cluster metadata (the controller's job once the Raft quorum exists). Changes
-/// are durable when the call returns, and listeners see them through <see cref="TopicsChanged"/>.
+/// are durable when the call returns, and listeners see them through <see cref="TopicsChanged"/>
+/// as (removed, added): (null, new) on create, (old, null) on delete, (old, new) on a change.
 /// </summary>
 public interface ITopicMetadataWriter
 {
@@ -60,6 +61,12 @@ public interface ITopicMetadataWriter
 
     /// <summary>Removes a topic; returns the removed metadata, or null when it did not exist.</summary>
     TopicMetadata? DeleteTopic(string name);
+
+    /// <summary>Replaces a topic's config overrides; listeners see (old, new).</summary>
+    TopicMetadata AlterTopicConfigs(string name, IReadOnlyDictionary<string, string> configs);
+
+    /// <summary>Adds partitions after the existing ones (never removes); listeners see (old, new).</summary>
+    TopicMetadata AddPartitions(string name, IReadOnlyList<IReadOnlyList<int>> newReplicaAssignment);
 
     event Action<TopicMetadata?, TopicMetadata?>? TopicsChanged;
 }

@@ -176,6 +176,46 @@ public sealed class TopicMetadataStore : IMetadataView, ITopicMetadataWriter
         return removed;
     }
 
+    /// <summary>Replaces a topic's config overrides (AlterConfigs, IncrementalAlterConfigs).</summary>
+    public TopicMetadata AlterTopicConfigs(string name, IReadOnlyDictionary<string, string> configs) =>
+        Replace(name, old => old with { Configs = new Dictionary<string, string>(configs, StringComparer.Ordinal) });
+
+    /// <summary>Appends partitions with the given replicas (CreatePartitions); existing ones are untouched.</summary>
+    public TopicMetadata AddPartitions(string name, IReadOnlyList<IReadOnlyList<int>> newReplicaAssignment) =>
+        Replace(name, old =>
+        {
+            var partitions = old.Partitions.ToList();
+            foreach (var replicas in newReplicaAssignment)
+            {
+                var list = replicas.ToArray();
+                partitions.Add(new PartitionMetadata(partitions.Count, list[0], LeaderEpoch: 0, PartitionEpoch: 0, list, list));
+            }
+
+            return old with { Partitions = partitions };
+        });
+
+    private TopicMetadata Replace(string name, Func<TopicMetadata, TopicMetadata> change)
+    {
+        TopicMetadata old;
+        TopicMetadata updated;
+        lock (_writeLock)
+        {
+            var snapshot = _snapshot;
+            if (!snapshot.ByName.TryGetValue(name, out old!))
+            {
+                throw new TopicMetadataException(ErrorCode.UnknownTopicOrPartition, $"Topic '{name}' does not exist.");
+            }
+
+            updated = change(old);
+            var list = snapshot.ByName.Values.Select(t => ReferenceEquals(t, old) ? updated : t).ToList();
+            Persist(list);
+            _snapshot = Snapshot.Create(list);
+        }
+
+        TopicsChanged?.Invoke(old, updated);
+        return updated;
+    }
+
     private void Persist(List<TopicMetadata> topics)
     {
         var directory = Path.GetDirectoryName(_path)!;

@@ -39,6 +39,9 @@ public sealed partial class ReplicaManager : IDisposable
 
     public TimeProvider TimeProvider => _timeProvider;
 
+    /// <summary>The log manager behind the partitions (log dirs for DescribeLogDirs).</summary>
+    public LogManager LogManager => _logManager;
+
     public ICollection<Partition> Partitions => _partitions.Values;
 
     public Partition? GetPartition(string topic, int partitionIndex) =>
@@ -67,6 +70,9 @@ public sealed partial class ReplicaManager : IDisposable
             if (_partitions.TryGetValue(key, out var existing))
             {
                 existing.Update(partitionMetadata);
+                // Config changes apply live (retention, segment size, cleanup policy, ...).
+                existing.Log.Config = config;
+
                 continue;
             }
 

@@ -186,6 +186,8 @@ public sealed partial class LogConfig
 
     public long GetLong(string name) => long.Parse(Get(name), CultureInfo.InvariantCulture);
 
+    public double GetDouble(string name) => double.Parse(Get(name), CultureInfo.InvariantCulture);
+
     /// <summary>Resolves topic override &gt; broker property &gt; default and validates each value.
     /// Throws <see cref="InvalidConfigException"/> for an unknown topic config or a bad value.</summary>
     public static LogConfig Create(IReadOnlyDictionary<string, string> brokerProps, IReadOnlyDictionary<string, string> topicOverrides)

@@ -1,0 +1,46 @@
+// IncrementalAlterConfigs v0-1 (v1 flexible). SET, DELETE, APPEND and SUBTRACT (the last two only
+// for list configs such as cleanup.policy) on a topic's overrides; validate-only checks without
+// writing. Persisted in the topic metadata and applied live. Broker configs are read-only in
+// Gregor (INVALID_REQUEST, as Kafka answers for configs it cannot update dynamically).
+using Gregor.Broker.Metadata;
+using Gregor.Protocol;
+using Gregor.Protocol.Messages;
+
+namespace Gregor.Broker.Handlers;
+
+[ApiHandler(ApiKey.IncrementalAlterConfigs, 0, 1)]
+public sealed class IncrementalAlterConfigsHandler : ApiHandler<IncrementalAlterConfigsRequest>
+{
+    private readonly TopicConfigAlterations _alterations;
+
+    public IncrementalAlterConfigsHandler(BrokerContext broker)
+    {
+        _alterations = new TopicConfigAlterations(broker);
+    }
+
+    protected override ValueTask<IResponseMessage?> HandleAsync(RequestContext context, IncrementalAlterConfigsRequest request, CancellationToken cancellationToken)
+    {
+        var response = new IncrementalAlterConfigsResponse();
+        var duplicates = request.Resources
+            .GroupBy(r => (r.ResourceType, r.ResourceName))
+            .Where(g => g.Count() > 1)
+            .Select(g => g.Key)
+            .ToHashSet();
+        foreach (var resource in request.Resources)
+        {
+            var result = duplicates.Contains((resource.ResourceType, resource.ResourceName))
+                ? new AlterConfigResult(ErrorCode.InvalidRequest, "Duplicate resource in the request.")
+                : _alterations.Incremental(resource.ResourceType, resource.ResourceName,
+                    resource.Configs.Select(c => (c.Name, c.ConfigOperation, c.Value)).ToList(), request.ValidateOnly);
+            response.Responses.Add(new IncrementalAlterConfigsResponse.AlterConfigsResourceResponse
+            {
+                ErrorCode = (short)result.ErrorCode,
+                ErrorMessage = result.ErrorMessage,
+                ResourceType = resource.ResourceType,
+                ResourceName = resource.ResourceName,
+            });
+        }
+
+        return Respond(response);
+    }
+}
