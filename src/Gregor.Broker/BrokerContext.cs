@@ -1,6 +1,8 @@
 using Gregor.Broker.Groups;
 using Gregor.Broker.Metadata;
+using Gregor.Broker.Producer;
 using Gregor.Broker.Replica;
+using Gregor.Broker.Transactions;
 using Microsoft.Extensions.Logging;
 
 namespace Gregor.Broker;
@@ -57,6 +59,12 @@ public sealed class BrokerContext
     public ILogger Logger { get; }
 
     public IBrokerConfigDescriber? BrokerConfigDescriber { get; }
+
+    /// <summary>Producer ids for InitProducerId (persisted in the first log dir).</summary>
+    public required ProducerIdManager ProducerIds { get; init; }
+
+    /// <summary>The transaction coordinator (FindCoordinator key type 1 names this broker).</summary>
+    public required TransactionCoordinator Transactions { get; init; }
 }
 
 /// <summary>One broker config as DescribeConfigs reports it (source and type use Kafka's wire numbers).</summary>

@@ -30,4 +30,16 @@ internal static partial class BrokerLog
 
     [LoggerMessage(EventId = 1020, Level = LogLevel.Warning, Message = "Append to {Topic}-{Partition} failed with {Error}: {Message}")]
     public static partial void AppendFailed(ILogger logger, string topic, int partition, string error, string? message);
+
+    [LoggerMessage(EventId = 1100, Level = LogLevel.Warning, Message = "Transaction marker for {TransactionalId} to {Topic}-{Partition} failed with {Error}")]
+    public static partial void TxnMarkerFailed(ILogger logger, string transactionalId, string topic, int partition, string error);
+
+    [LoggerMessage(EventId = 1101, Level = LogLevel.Information, Message = "Aborting transaction of {TransactionalId} (producer id {ProducerId}, epoch {ProducerEpoch}): open past its timeout")]
+    public static partial void TxnTimedOut(ILogger logger, string transactionalId, long producerId, short producerEpoch);
+
+    [LoggerMessage(EventId = 1102, Level = LogLevel.Error, Message = "Aborting timed-out transactions failed")]
+    public static partial void TxnAbortFailed(ILogger logger, Exception exception);
+
+    [LoggerMessage(EventId = 1103, Level = LogLevel.Error, Message = "Committing the offsets of transaction {TransactionalId} to group {GroupId} failed with {Error}")]
+    public static partial void TxnOffsetsFailed(ILogger logger, string transactionalId, string groupId, string error);
 }

@@ -133,7 +133,8 @@ public sealed record OffsetCommitInput(
     string? GroupInstanceId,
     long RetentionTimeMs,
     IReadOnlyList<OffsetCommitTopic> Topics,
-    short ApiVersion = 9);
+    short ApiVersion = 9,
+    bool Transactional = false);
 
 public sealed record TopicPartitionError(string Topic, int Partition, ErrorCode Error);
 

@@ -69,6 +69,13 @@ public sealed partial class GroupCoordinator
             return ErrorCode.InvalidGroupId;
         }
 
+        if (input.Transactional && _groups.TryGetValue(input.GroupId, out group))
+        {
+            // A committed transaction's offsets are materialized whatever the group did since
+            // (Kafka validates the member when TxnOffsetCommit arrives, not at the marker).
+            return group is ClassicGroup { State: ClassicGroupState.Dead } ? ErrorCode.CoordinatorNotAvailable : ErrorCode.None;
+        }
+
         if (!_groups.TryGetValue(input.GroupId, out group))
         {
             if (input.GenerationIdOrMemberEpoch >= 0 || input.MemberId.Length > 0 || input.GroupInstanceId is not null)

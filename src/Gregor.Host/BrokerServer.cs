@@ -4,6 +4,8 @@ using Gregor.Broker.Config;
 using Gregor.Broker.Dispatch;
 using Gregor.Broker.Handlers;
 using Gregor.Broker.Metadata;
+using Gregor.Broker.Producer;
+using Gregor.Broker.Transactions;
 using Gregor.Broker.Replica;
 using Gregor.Host.Configuration;
 using Gregor.Network;
@@ -30,6 +32,7 @@ public sealed class BrokerServer : IAsyncDisposable
     private LogManager? _logManager;
     private TopicMetadataStore? _metadata;
     private ReplicaManager? _replicaManager;
+    private TransactionCoordinator? _transactions;
     private SocketServer? _socketServer;
     private BrokerContext? _broker;
     private IReadOnlyList<IPEndPoint> _boundEndpoints = [];
@@ -135,7 +138,18 @@ public sealed class BrokerServer : IAsyncDisposable
 
             HostLog.TopicsRecovered(_logger, metadata.Topics.Count, string.Join(", ", metadata.Topics.Select(t => t.Name).Order(StringComparer.Ordinal)));
 
-            var broker = _broker = new BrokerContext(settings, metadata, metadata, replicaManager, _timeProvider, _loggerFactory, new BrokerConfigDescriber(config));
+            var producerIds = new ProducerIdManager(config.LogDirs[0]);
+            var transactions = _transactions = new TransactionCoordinator(producerIds, replicaManager, _timeProvider,
+                _loggerFactory.CreateLogger<TransactionCoordinator>(), config.GetInt("transaction.max.timeout.ms"),
+                config.GetInt("transaction.abort.timed.out.transaction.cleanup.interval.ms"),
+                new ReplicaTransactionStateLog(replicaManager, metadata, new TopicCreator(metadata, metadata, settings), _timeProvider,
+                    config.GetInt("transaction.state.log.num.partitions"), checked((short)config.GetInt("transaction.state.log.replication.factor")),
+                    config.GetInt("transaction.state.log.segment.bytes")));
+            var broker = _broker = new BrokerContext(settings, metadata, metadata, replicaManager, _timeProvider, _loggerFactory, new BrokerConfigDescriber(config))
+            {
+                ProducerIds = producerIds,
+                Transactions = transactions,
+            };
 
             // Group coordinator (issue 3): load an existing __consumer_offsets before clients arrive.
             broker.Groups.Start();
@@ -206,6 +220,8 @@ public sealed class BrokerServer : IAsyncDisposable
             await socketServer.StopAsync(cancellationToken).ConfigureAwait(false);
             await socketServer.DisposeAsync().ConfigureAwait(false);
         }
+
+        _transactions?.Dispose();
 
         // Group coordinator (issue 3): its timers must not write to logs that are closing.
         if (_broker is { HasGroups: true })

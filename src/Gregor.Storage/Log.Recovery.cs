@@ -124,6 +124,7 @@ public sealed partial class Log
         _rollJitterMs = ComputeJitter(_config);
         LeaderEpochCache.TruncateFromEnd(logEndOffset);
         LeaderEpochCache.TruncateFromStart(_logStartOffset);
+        LoadProducerState();
         StorageLog.LogLoaded(_logger, TopicPartition, Dir, segments.Count, _logStartOffset, logEndOffset);
     }
 

@@ -131,6 +131,7 @@ public sealed partial class Log
             Volatile.Write(ref _recoveryPoint, Math.Min(RecoveryPoint, end));
             Volatile.Write(ref _highWatermark, Math.Min(HighWatermark, end));
             LeaderEpochCache.TruncateFromEnd(end);
+            LoadProducerState();
             StorageLog.Truncated(_logger, TopicPartition, end);
         }
     }

@@ -205,6 +205,27 @@ public sealed partial class Log : IDisposable
             long lastOffset;
             var logAppendTime = -1L;
 
+            if (origin == AppendOrigin.Client)
+            {
+                position = 0;
+                while (Batches.TryReadNext(data, ref position, out var start, out var size))
+                {
+                    var producerError = _producerState.Check(data.Slice(start, size), out var duplicate, out var producerMessage);
+                    if (producerError != ErrorCode.None)
+                    {
+                        return LogAppendInfo.Failed(producerError, producerMessage, LogStartOffset);
+                    }
+
+                    if (duplicate is { } original)
+                    {
+                        // A retry of one of the producer's last five batches: Kafka writes nothing and
+                        // answers with the offsets the batch got the first time.
+                        return new LogAppendInfo(ErrorCode.None, null, original.FirstOffset, original.LastOffset, -1,
+                            original.Timestamp, LogStartOffset, 0, 0);
+                    }
+                }
+            }
+
             if (assignOffsets)
             {
                 firstOffset = logEndOffset;
@@ -272,6 +293,15 @@ public sealed partial class Log : IDisposable
 
             ActiveSegment.Append(data);
             Volatile.Write(ref _logEndOffset, lastOffset + 1);
+            position = 0;
+            while (Batches.TryReadNext(data, ref position, out var start, out var size))
+            {
+                if (_producerState.Update(data.Slice(start, size)) is { } completed)
+                {
+                    OnTransactionCompleted(completed, persist: true);
+                }
+            }
+
             var unflushed = Interlocked.Add(ref _unflushedMessages, recordCount);
             if (unflushed >= config.FlushMessages)
             {
@@ -374,6 +404,8 @@ public sealed partial class Log : IDisposable
         var segment = LogSegment.Open(Dir, newBaseOffset, _config, NowMs, active: true);
         _segments = [.. _segments, segment];
         _rollJitterMs = ComputeJitter(_config);
+        // Kafka snapshots the producer state at every new segment, so recovery replays at most one segment.
+        TakeProducerSnapshotLocked();
         StorageLog.Rolled(_logger, TopicPartition, newBaseOffset);
     }
 
@@ -438,6 +470,15 @@ public sealed partial class Log : IDisposable
                 return;
             }
 
+            try
+            {
+                TakeProducerSnapshotLocked();
+            }
+            catch (IOException e)
+            {
+                StorageLog.BackgroundJobFailed(_logger, e);
+            }
+
             _closed = true;
             foreach (var segment in _segments)
             {
@@ -475,6 +516,7 @@ public sealed partial class Log : IDisposable
         {
             Directory.Move(Dir, newDir);
             Dir = newDir;
+            _producerState.Dir = newDir;
         }
     }
 

@@ -44,6 +44,9 @@ public sealed class LogManager : IDisposable
     private readonly long _checkpointIntervalMs;
     private readonly long _retentionCheckIntervalMs;
     private readonly long _flushCheckIntervalMs;
+    private readonly long _producerIdExpirationMs;
+    private readonly long _producerIdExpirationCheckIntervalMs;
+    private long _lastProducerExpirationMs;
     private ITimer? _timer;
     private readonly Lock _jobLock = new();
     private long _lastCheckpointMs;
@@ -67,6 +70,8 @@ public sealed class LogManager : IDisposable
         _checkpointIntervalMs = BrokerLong("log.flush.offset.checkpoint.interval.ms", 60_000);
         _retentionCheckIntervalMs = BrokerLong("log.retention.check.interval.ms", 300_000);
         _flushCheckIntervalMs = Math.Min(BrokerLong("log.flush.scheduler.interval.ms", long.MaxValue), 1_000);
+        _producerIdExpirationMs = BrokerLong("producer.id.expiration.ms", Log.DefaultProducerIdExpirationMs);
+        _producerIdExpirationCheckIntervalMs = BrokerLong("producer.id.expiration.check.interval.ms", 600_000);
         LogDirs = options.LogDirs.Select(d => Path.TrimEndingDirectorySeparator(Path.GetFullPath(d))).ToArray();
         DefaultConfig = LogConfig.Create(options.BrokerProperties, new Dictionary<string, string>());
     }
@@ -170,6 +175,7 @@ public sealed class LogManager : IDisposable
                 recoveryPoint: recoveryPoints.GetValueOrDefault(tp, 0),
                 logStartOffset: logStartOffsets.GetValueOrDefault(tp, 0),
                 hadCleanShutdown: hadCleanShutdown);
+            log.ProducerIdExpirationMs = _producerIdExpirationMs;
             log.HighWatermark = highWatermarks.GetValueOrDefault(tp, 0);
             if (!_logs.TryAdd(tp, log))
             {
@@ -242,6 +248,7 @@ public sealed class LogManager : IDisposable
                 .OrderBy(x => x.Count)
                 .First().Dir;
             var log = Log.Open(Path.Combine(dir, tp.ToString()), config ?? ConfigFor(topic), _time, _loggerFactory.CreateLogger<Log>());
+            log.ProducerIdExpirationMs = _producerIdExpirationMs;
             if (!topicId.IsZero)
             {
                 log.AssignTopicId(topicId);
@@ -338,6 +345,15 @@ public sealed class LogManager : IDisposable
                 foreach (var log in _logs.Values)
                 {
                     log.RunMaintenance();
+                }
+            }
+
+            if (now - _lastProducerExpirationMs >= _producerIdExpirationCheckIntervalMs)
+            {
+                _lastProducerExpirationMs = now;
+                foreach (var log in _logs.Values)
+                {
+                    log.RemoveExpiredProducers();
                 }
             }
 

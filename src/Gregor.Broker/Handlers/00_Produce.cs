@@ -1,8 +1,9 @@
 // Produce v0-11. v0-2 are advertised only because librdkafka enables compression when Produce v0
 // is listed; Kafka 4 removed them (KIP-896), so they are answered with UNSUPPORTED_VERSION per
 // partition. Each partition carries exactly one magic-2 batch (INVALID_RECORD otherwise, as Kafka).
-// Topics are never auto-created by produce (Kafka 4). Transactions are not implemented
-// yet; idempotent producers append but sequence numbers are not checked.
+// Topics are never auto-created by produce (Kafka 4). Idempotent producers' sequence numbers
+// and epochs are checked by the partition's producer state (storage). Transactional batches are
+// not yet verified against the coordinator's partition set (KIP-890 verification).
 using System.Runtime.InteropServices;
 using Gregor.Broker.Dispatch;
 using Gregor.Broker.Metadata;

@@ -1,7 +1,8 @@
 // Fetch v4-17. Sessionless only: a client asking for a new session (KIP-227, epoch 0) gets session
 // id 0, which the protocol defines as the server declining, so every fetch is a full fetch; an
 // incremental fetch on an unknown session gets FETCH_SESSION_ID_NOT_FOUND. Topic ids from v13.
-// read_committed reads up to the last stable offset (the high watermark until transactions exist).
+// read_committed reads up to the last stable offset and gets the aborted transactions overlapping
+// the records returned (from the partition's .txnindex).
 // Follower fetches (replica id >= 0) are served like consumers until replication exists.
 using Gregor.Broker.Metadata;
 using Gregor.Broker.Replica;
@@ -93,7 +94,9 @@ public sealed class FetchHandler : ApiHandler<FetchRequest>
                     LogStartOffset = result.LogStartOffset,
                     PreferredReadReplica = -1,
                     // Kafka sends an empty (not null) aborted list to read_committed consumers.
-                    AbortedTransactions = request.IsolationLevel == 1 && result.ErrorCode == ErrorCode.None ? [] : null,
+                    AbortedTransactions = request.IsolationLevel == 1 && result.ErrorCode == ErrorCode.None
+                        ? result.AbortedTransactions?.Select(t => new FetchResponse.AbortedTransaction { ProducerId = t.ProducerId, FirstOffset = t.FirstOffset }).ToList() ?? []
+                        : null,
                     Records = result.Records,
                 };
                 topicResponse.Partitions.Add(partition);

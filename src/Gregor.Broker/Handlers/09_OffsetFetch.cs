@@ -1,7 +1,7 @@
 // OffsetFetch v0-9. v0-7 fetch one group (v2+ all its offsets with a null topic list, and a
 // top-level error); v8+ a batch of groups (KIP-709); v9 a KIP-848 member id and epoch. A partition
-// without a committed offset answers offset -1. require_stable (v7+) has nothing to wait for until
-// transactional offset commits exist.
+// without a committed offset answers offset -1. require_stable (v7+, KIP-447): a partition whose
+// offset an open transaction is about to commit answers UNSTABLE_OFFSET_COMMIT (the client retries).
 using Gregor.Coordinator;
 using Gregor.Protocol;
 using Gregor.Protocol.Messages;
@@ -33,8 +33,9 @@ public sealed class OffsetFetchHandler : ApiHandler<OffsetFetchRequest>
                 foreach (var byTopic in result.Offsets.GroupBy(o => o.Topic, StringComparer.Ordinal))
                 {
                     var topicResponse = new OffsetFetchResponse.OffsetFetchResponseTopics { Name = byTopic.Key };
-                    foreach (var o in byTopic)
+                    foreach (var fetched in byTopic)
                     {
+                        var o = Stable(group.GroupId, fetched, request.RequireStable);
                         topicResponse.Partitions.Add(new OffsetFetchResponse.OffsetFetchResponsePartitions
                         {
                             PartitionIndex = o.Partition,
@@ -67,8 +68,9 @@ public sealed class OffsetFetchHandler : ApiHandler<OffsetFetchRequest>
         foreach (var byTopic in offsets.GroupBy(o => o.Topic, StringComparer.Ordinal))
         {
             var topicResponse = new OffsetFetchResponse.OffsetFetchResponseTopic { Name = byTopic.Key };
-            foreach (var o in byTopic)
+            foreach (var fetched in byTopic)
             {
+                var o = Stable(request.GroupId, fetched, version >= 7 && request.RequireStable);
                 topicResponse.Partitions.Add(new OffsetFetchResponse.OffsetFetchResponsePartition
                 {
                     PartitionIndex = o.Partition,
@@ -84,4 +86,9 @@ public sealed class OffsetFetchHandler : ApiHandler<OffsetFetchRequest>
 
         return Respond(response);
     }
+
+    private FetchedOffset Stable(string groupId, FetchedOffset offset, bool requireStable) =>
+        requireStable && offset.Error == ErrorCode.None && _broker.Transactions.HasPendingOffset(groupId, offset.Topic, offset.Partition)
+            ? offset with { Offset = -1, Error = ErrorCode.UnstableOffsetCommit }
+            : offset;
 }

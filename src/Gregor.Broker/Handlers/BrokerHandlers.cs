@@ -16,6 +16,11 @@ public static class BrokerHandlers
             new ApiVersionsHandler(() => registry!),
             new CreateTopicsHandler(broker),
             new DeleteTopicsHandler(broker),
+            new InitProducerIdHandler(broker),
+            new AddPartitionsToTxnHandler(broker),
+            new AddOffsetsToTxnHandler(broker),
+            new EndTxnHandler(broker),
+            new TxnOffsetCommitHandler(broker),
             new DescribeConfigsHandler(broker),
             new DescribeClusterHandler(broker),
 
@@ -32,6 +37,9 @@ public static class BrokerHandlers
             new OffsetDeleteHandler(broker),
             new ConsumerGroupHeartbeatHandler(broker),
             new ConsumerGroupDescribeHandler(broker),
+            new DescribeProducersHandler(broker),
+            new DescribeTransactionsHandler(broker),
+            new ListTransactionsHandler(broker),
 
             // Data lifecycle and topic administration.
             new DeleteRecordsHandler(broker),

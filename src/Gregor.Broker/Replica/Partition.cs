@@ -44,8 +44,16 @@ public sealed class Partition
 
     public long HighWatermark => Log.HighWatermark;
 
-    /// <summary>Without transactions nothing is pending, so the last stable offset is the high watermark.</summary>
-    public long LastStableOffset => Log.HighWatermark;
+    /// <summary>The high watermark, held back to the first offset of the oldest open transaction.</summary>
+    public long LastStableOffset
+    {
+        get
+        {
+            var highWatermark = Log.HighWatermark;
+            var firstUnstable = Log.FirstUnstableOffset;
+            return firstUnstable >= 0 ? Math.Min(firstUnstable, highWatermark) : highWatermark;
+        }
+    }
 
     public long LogStartOffset => Log.LogStartOffset;
 

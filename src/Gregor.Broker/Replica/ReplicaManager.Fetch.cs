@@ -34,6 +34,9 @@ public sealed class FetchPartitionResult
     public ReadOnlyMemory<byte> Records { get; set; }
 
     public IDisposable? Owner { get; set; }
+
+    /// <summary>For read_committed: aborted transactions overlapping the records returned.</summary>
+    public IReadOnlyList<AbortedTxn>? AbortedTransactions { get; set; }
 }
 
 public readonly record struct FetchParams(int ReplicaId, TimeSpan MaxWait, int MinBytes, int MaxBytes, sbyte IsolationLevel);
@@ -168,6 +171,11 @@ public sealed partial class ReplicaManager
 
             result.Records = read.Records;
             result.Owner = read;
+            if (fetchParams.IsolationLevel == 1 && read.Records.Length > 0)
+            {
+                result.AbortedTransactions = partition.Log.CollectAbortedTransactions(request.FetchOffset, maxOffset);
+            }
+
             bytesRead += read.Records.Length;
             remaining = Math.Max(0, remaining - read.Records.Length);
         }

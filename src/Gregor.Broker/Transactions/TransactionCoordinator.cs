@@ -1,0 +1,526 @@
+using Gregor.Broker.Producer;
+using Gregor.Broker.Replica;
+using Gregor.Protocol;
+using Gregor.Protocol.Messages;
+using Microsoft.Extensions.Logging;
+
+namespace Gregor.Broker.Transactions;
+
+/// <summary>Kafka's TransactionState names and ids (the TransactionStatus of <c>__transaction_state</c> values).</summary>
+public enum TransactionState : sbyte
+{
+    Empty,
+    Ongoing,
+    PrepareCommit,
+    PrepareAbort,
+    CompleteCommit,
+    CompleteAbort,
+}
+
+/// <summary>One transactional id's state (Kafka's TransactionMetadata).</summary>
+public sealed class TransactionMetadata
+{
+    internal TransactionMetadata(string transactionalId)
+    {
+        TransactionalId = transactionalId;
+    }
+
+    public string TransactionalId { get; }
+
+    public long ProducerId { get; internal set; }
+
+    public short ProducerEpoch { get; internal set; }
+
+    public int TimeoutMs { get; internal set; }
+
+    public TransactionState State { get; internal set; }
+
+    public long StartTimestamp { get; internal set; } = -1;
+
+    internal HashSet<(string Topic, int Partition)> Partitions { get; } = [];
+
+    /// <summary>Groups added by AddOffsetsToTxn.</summary>
+    internal HashSet<string> Groups { get; } = new(StringComparer.Ordinal);
+
+    /// <summary>TxnOffsetCommit offsets, committed to their groups only when the transaction commits.</summary>
+    internal Dictionary<string, Dictionary<(string Topic, int Partition), PendingOffset>> PendingOffsets { get; } = new(StringComparer.Ordinal);
+}
+
+/// <summary>DescribeTransactions' and ListTransactions' view of one transactional id.</summary>
+public sealed record TransactionDescription(
+    string TransactionalId,
+    long ProducerId,
+    short ProducerEpoch,
+    int TimeoutMs,
+    TransactionState State,
+    long StartTimestamp,
+    IReadOnlyList<(string Topic, int Partition)> Partitions);
+
+/// <summary>An offset a transaction will commit for a group.</summary>
+public readonly record struct PendingOffset(long Offset, int LeaderEpoch, string? Metadata);
+
+/// <summary>The offsets a committed transaction commits to one group.</summary>
+public sealed record TransactionOffsets(string GroupId, IReadOnlyDictionary<(string Topic, int Partition), PendingOffset> Offsets);
+
+/// <summary>
+/// The transaction coordinator for a single node: transactional id → producer id and epoch, the
+/// partitions of the open transaction, commit/abort by writing markers to every partition, and
+/// abort of transactions open past their timeout (with an epoch bump that fences the producer).
+/// Every state change is written to <c>__transaction_state</c> (markers are written between the
+/// Prepare and Complete records, as Kafka does); at start-up the state is replayed, prepared
+/// transactions are completed, ongoing ones aborted (with an epoch bump, so their producers are
+/// fenced), and transactions still open in partition logs that no coordinator record names are
+/// aborted too, so nothing holds the last stable offset back forever.
+/// </summary>
+public sealed class TransactionCoordinator : IDisposable
+{
+    private const int CoordinatorEpoch = 0;
+
+    private readonly Lock _lock = new();
+    private readonly Dictionary<string, TransactionMetadata> _transactions = new(StringComparer.Ordinal);
+    private readonly ProducerIdManager _producerIds;
+    private readonly ReplicaManager _replicaManager;
+    private readonly TimeProvider _time;
+    private readonly ILogger _logger;
+    private readonly ITimer _timer;
+    private readonly ITransactionStateLog? _stateLog;
+
+    public TransactionCoordinator(ProducerIdManager producerIds, ReplicaManager replicaManager, TimeProvider time, ILogger logger,
+        int transactionMaxTimeoutMs = 900_000, int abortTimedOutTransactionsIntervalMs = 10_000, ITransactionStateLog? stateLog = null)
+    {
+        _producerIds = producerIds;
+        _replicaManager = replicaManager;
+        _time = time;
+        _logger = logger;
+        _stateLog = stateLog;
+        TransactionMaxTimeoutMs = transactionMaxTimeoutMs;
+        lock (_lock)
+        {
+            LoadState();
+        }
+
+        AbortOpenTransactionsLeftInLogs();
+        var interval = TimeSpan.FromMilliseconds(abortTimedOutTransactionsIntervalMs);
+        _timer = time.CreateTimer(_ => AbortTimedOutTransactions(), null, interval, interval);
+    }
+
+    public int TransactionMaxTimeoutMs { get; }
+
+    private void LoadState()
+    {
+        if (_stateLog is null)
+        {
+            return;
+        }
+
+        var latest = new Dictionary<string, TransactionLogValue?>(StringComparer.Ordinal);
+        foreach (var (id, value) in _stateLog.ReadAll())
+        {
+            latest[id] = value;
+        }
+
+        foreach (var (id, value) in latest)
+        {
+            if (value is null)
+            {
+                continue;
+            }
+
+            var txn = new TransactionMetadata(id)
+            {
+                ProducerId = value.ProducerId,
+                ProducerEpoch = value.ProducerEpoch,
+                TimeoutMs = value.TransactionTimeoutMs,
+                State = (TransactionState)value.TransactionStatus,
+                StartTimestamp = value.TransactionStartTimestampMs,
+            };
+            foreach (var topic in value.TransactionPartitions ?? [])
+            {
+                foreach (var partition in topic.PartitionIds)
+                {
+                    txn.Partitions.Add((topic.Topic, partition));
+                }
+            }
+
+            _transactions[id] = txn;
+            switch (txn.State)
+            {
+                case TransactionState.Ongoing:
+                    // Its producer may be gone; the coordinator that restarts aborts and fences it.
+                    BumpEpoch(txn);
+                    CompleteLocked(txn, commit: false);
+                    break;
+                case TransactionState.PrepareCommit:
+                    CompleteLocked(txn, commit: true);
+                    break;
+                case TransactionState.PrepareAbort:
+                    CompleteLocked(txn, commit: false);
+                    break;
+            }
+        }
+    }
+
+    private void Persist(TransactionMetadata txn)
+    {
+        if (_stateLog is null)
+        {
+            return;
+        }
+
+        var value = new TransactionLogValue
+        {
+            ProducerId = txn.ProducerId,
+            ProducerEpoch = txn.ProducerEpoch,
+            TransactionTimeoutMs = txn.TimeoutMs,
+            TransactionStatus = (sbyte)txn.State,
+            TransactionLastUpdateTimestampMs = NowMs,
+            TransactionStartTimestampMs = txn.StartTimestamp,
+            TransactionPartitions = txn.Partitions
+                .GroupBy(p => p.Topic, StringComparer.Ordinal)
+                .Select(g => new TransactionLogValue.PartitionsSchema { Topic = g.Key, PartitionIds = g.Select(p => p.Partition).Order().ToList() })
+                .ToList(),
+        };
+        _stateLog.Write(txn.TransactionalId, value);
+    }
+
+    private long NowMs => _time.GetUtcNow().ToUnixTimeMilliseconds();
+
+    /// <summary>A consistent copy of one transactional id's state, or null when unknown.</summary>
+    public TransactionDescription? Describe(string transactionalId)
+    {
+        lock (_lock)
+        {
+            return _transactions.TryGetValue(transactionalId, out var txn) ? ToDescription(txn) : null;
+        }
+    }
+
+    /// <summary>Every transactional id this coordinator knows (ListTransactions).</summary>
+    public IReadOnlyList<TransactionDescription> List()
+    {
+        lock (_lock)
+        {
+            return _transactions.Values.Select(ToDescription).ToList();
+        }
+    }
+
+    private static TransactionDescription ToDescription(TransactionMetadata txn) =>
+        new(txn.TransactionalId, txn.ProducerId, txn.ProducerEpoch, txn.TimeoutMs, txn.State, txn.StartTimestamp,
+            txn.Partitions.OrderBy(p => p.Topic, StringComparer.Ordinal).ThenBy(p => p.Partition).ToList());
+
+    /// <summary>InitProducerId with a transactional id: a new producer id, or the same id with a bumped epoch that fences older instances (an open transaction is aborted first).</summary>
+    public (ErrorCode Error, long ProducerId, short ProducerEpoch) InitProducerId(string transactionalId, int timeoutMs, long expectedProducerId, short expectedProducerEpoch)
+    {
+        if (timeoutMs <= 0 || timeoutMs > TransactionMaxTimeoutMs)
+        {
+            return (ErrorCode.InvalidTransactionTimeout, -1, -1);
+        }
+
+        lock (_lock)
+        {
+            if (!_transactions.TryGetValue(transactionalId, out var txn))
+            {
+                txn = new TransactionMetadata(transactionalId) { ProducerId = _producerIds.GenerateProducerId(), ProducerEpoch = 0 };
+                _transactions[transactionalId] = txn;
+            }
+            else
+            {
+                // KIP-360: a producer that knows its id and epoch may re-initialize only as that producer.
+                if (expectedProducerId >= 0 && (expectedProducerId != txn.ProducerId || expectedProducerEpoch != txn.ProducerEpoch))
+                {
+                    return (ErrorCode.ProducerFenced, -1, -1);
+                }
+
+                if (txn.State == TransactionState.Ongoing)
+                {
+                    BumpEpoch(txn);
+                    CompleteLocked(txn, commit: false);
+                }
+
+                BumpEpoch(txn);
+            }
+
+            txn.TimeoutMs = timeoutMs;
+            txn.State = TransactionState.Empty;
+            txn.StartTimestamp = -1;
+            txn.Partitions.Clear();
+            txn.Groups.Clear();
+            txn.PendingOffsets.Clear();
+            Persist(txn);
+            return (ErrorCode.None, txn.ProducerId, txn.ProducerEpoch);
+        }
+    }
+
+    private void BumpEpoch(TransactionMetadata txn)
+    {
+        if (txn.ProducerEpoch >= short.MaxValue - 1)
+        {
+            // Epoch exhausted: continue under a fresh producer id (as Kafka does).
+            txn.ProducerId = _producerIds.GenerateProducerId();
+            txn.ProducerEpoch = 0;
+        }
+        else
+        {
+            txn.ProducerEpoch++;
+        }
+    }
+
+    private ErrorCode Check(string transactionalId, long producerId, short producerEpoch, out TransactionMetadata txn)
+    {
+        if (!_transactions.TryGetValue(transactionalId, out txn!) || txn.ProducerId != producerId)
+        {
+            return ErrorCode.InvalidProducerIdMapping;
+        }
+
+        if (txn.ProducerEpoch != producerEpoch)
+        {
+            return ErrorCode.ProducerFenced;
+        }
+
+        return txn.State is TransactionState.PrepareCommit or TransactionState.PrepareAbort ? ErrorCode.ConcurrentTransactions : ErrorCode.None;
+    }
+
+    /// <summary>AddPartitionsToTxn: the error for the whole request (None when each partition has its own result).</summary>
+    public ErrorCode AddPartitions(string transactionalId, long producerId, short producerEpoch,
+        IReadOnlyList<(string Topic, int Partition)> partitions, bool verifyOnly, Dictionary<(string Topic, int Partition), ErrorCode> results)
+    {
+        lock (_lock)
+        {
+            var error = Check(transactionalId, producerId, producerEpoch, out var txn);
+            if (error != ErrorCode.None)
+            {
+                return error;
+            }
+
+            if (verifyOnly)
+            {
+                foreach (var tp in partitions)
+                {
+                    results[tp] = txn.State == TransactionState.Ongoing && txn.Partitions.Contains(tp) ? ErrorCode.None : ErrorCode.InvalidTxnState;
+                }
+
+                return ErrorCode.None;
+            }
+
+            var unknown = partitions.Where(tp => _replicaManager.GetPartition(tp.Topic, tp.Partition) is not { IsDeleted: false }).ToHashSet();
+            if (unknown.Count > 0)
+            {
+                foreach (var tp in partitions)
+                {
+                    results[tp] = unknown.Contains(tp) ? ErrorCode.UnknownTopicOrPartition : ErrorCode.OperationNotAttempted;
+                }
+
+                return ErrorCode.None;
+            }
+
+            var wasOngoing = txn.State == TransactionState.Ongoing;
+            StartIfNeeded(txn);
+            var added = false;
+            foreach (var tp in partitions)
+            {
+                added |= txn.Partitions.Add(tp);
+                results[tp] = ErrorCode.None;
+            }
+
+            if (added || !wasOngoing)
+            {
+                Persist(txn);
+            }
+
+            return ErrorCode.None;
+        }
+    }
+
+    /// <summary>AddOffsetsToTxn: the group's offsets will be part of the transaction.</summary>
+    public ErrorCode AddOffsets(string transactionalId, long producerId, short producerEpoch, string groupId)
+    {
+        lock (_lock)
+        {
+            var error = Check(transactionalId, producerId, producerEpoch, out var txn);
+            if (error != ErrorCode.None)
+            {
+                return error;
+            }
+
+            var wasOngoing = txn.State == TransactionState.Ongoing;
+            StartIfNeeded(txn);
+            txn.Groups.Add(groupId);
+            if (!wasOngoing)
+            {
+                Persist(txn);
+            }
+
+            return ErrorCode.None;
+        }
+    }
+
+    /// <summary>TxnOffsetCommit: keeps the offsets pending until the transaction ends.</summary>
+    public ErrorCode AddPendingOffsets(string transactionalId, long producerId, short producerEpoch, string groupId,
+        IEnumerable<((string Topic, int Partition) Partition, PendingOffset Offset)> offsets)
+    {
+        lock (_lock)
+        {
+            var error = Check(transactionalId, producerId, producerEpoch, out var txn);
+            if (error != ErrorCode.None)
+            {
+                return error;
+            }
+
+            if (txn.State != TransactionState.Ongoing || !txn.Groups.Contains(groupId))
+            {
+                return ErrorCode.InvalidTxnState;
+            }
+
+            if (!txn.PendingOffsets.TryGetValue(groupId, out var pending))
+            {
+                pending = [];
+                txn.PendingOffsets[groupId] = pending;
+            }
+
+            foreach (var (partition, offset) in offsets)
+            {
+                pending[partition] = offset;
+            }
+
+            return ErrorCode.None;
+        }
+    }
+
+    /// <summary>Whether an open transaction holds an offset for the group's partition (OffsetFetch require_stable answers UNSTABLE_OFFSET_COMMIT).</summary>
+    public bool HasPendingOffset(string groupId, string topic, int partition)
+    {
+        lock (_lock)
+        {
+            foreach (var txn in _transactions.Values)
+            {
+                if (txn.State == TransactionState.Ongoing && txn.PendingOffsets.TryGetValue(groupId, out var pending) && pending.ContainsKey((topic, partition)))
+                {
+                    return true;
+                }
+            }
+
+            return false;
+        }
+    }
+
+    private void StartIfNeeded(TransactionMetadata txn)
+    {
+        if (txn.State != TransactionState.Ongoing)
+        {
+            txn.State = TransactionState.Ongoing;
+            txn.StartTimestamp = NowMs;
+            txn.Partitions.Clear();
+            txn.Groups.Clear();
+            txn.PendingOffsets.Clear();
+        }
+    }
+
+    /// <summary>
+    /// EndTxn: writes the commit or abort markers; a retry of a completed end is answered the same
+    /// way. A commit returns the offsets the caller must now commit to their groups.
+    /// </summary>
+    public (ErrorCode Error, long ProducerId, short ProducerEpoch, IReadOnlyList<TransactionOffsets> Offsets) EndTransaction(
+        string transactionalId, long producerId, short producerEpoch, bool commit)
+    {
+        lock (_lock)
+        {
+            var error = Check(transactionalId, producerId, producerEpoch, out var txn);
+            if (error != ErrorCode.None)
+            {
+                return (error, -1, -1, []);
+            }
+
+            IReadOnlyList<TransactionOffsets> offsets = [];
+            switch (txn.State)
+            {
+                case TransactionState.Ongoing:
+                    if (commit)
+                    {
+                        offsets = txn.PendingOffsets.Select(kv => new TransactionOffsets(kv.Key, kv.Value)).ToList();
+                    }
+
+                    CompleteLocked(txn, commit);
+                    break;
+                case TransactionState.CompleteCommit when !commit:
+                case TransactionState.CompleteAbort when commit:
+                    return (ErrorCode.InvalidTxnState, -1, -1, []);
+            }
+
+            return (ErrorCode.None, txn.ProducerId, txn.ProducerEpoch, offsets);
+        }
+    }
+
+    private void CompleteLocked(TransactionMetadata txn, bool commit)
+    {
+        txn.State = commit ? TransactionState.PrepareCommit : TransactionState.PrepareAbort;
+        Persist(txn);
+        foreach (var (topic, partition) in txn.Partitions)
+        {
+            var error = _replicaManager.WriteTxnMarker(topic, partition, txn.ProducerId, txn.ProducerEpoch, CoordinatorEpoch, commit);
+            if (error != ErrorCode.None)
+            {
+                // A deleted partition needs no marker; anything else is logged (Kafka retries until the leader takes it).
+                BrokerLog.TxnMarkerFailed(_logger, txn.TransactionalId, topic, partition, error.ToString());
+            }
+        }
+
+        txn.Partitions.Clear();
+        txn.Groups.Clear();
+        // The caller took a commit's offsets already (EndTransaction); an abort drops them.
+        txn.PendingOffsets.Clear();
+        txn.StartTimestamp = -1;
+        txn.State = commit ? TransactionState.CompleteCommit : TransactionState.CompleteAbort;
+        Persist(txn);
+    }
+
+    /// <summary>Aborts every transaction open longer than its timeout; the epoch bump fences the producer (Kafka's abortTimedOutTransactions).</summary>
+    public int AbortTimedOutTransactions()
+    {
+        try
+        {
+            lock (_lock)
+            {
+                var now = NowMs;
+                var aborted = 0;
+                foreach (var txn in _transactions.Values)
+                {
+                    if (txn.State == TransactionState.Ongoing && now - txn.StartTimestamp > txn.TimeoutMs)
+                    {
+                        BrokerLog.TxnTimedOut(_logger, txn.TransactionalId, txn.ProducerId, txn.ProducerEpoch);
+                        BumpEpoch(txn);
+                        CompleteLocked(txn, commit: false);
+                        aborted++;
+                    }
+                }
+
+                return aborted;
+            }
+        }
+        catch (Exception e) when (e is IOException or ObjectDisposedException or InvalidOperationException)
+        {
+            // A timer callback must not take the broker down (DESIGN.md decision 10).
+            BrokerLog.TxnAbortFailed(_logger, e);
+            return 0;
+        }
+    }
+
+    private void AbortOpenTransactionsLeftInLogs()
+    {
+        foreach (var partition in _replicaManager.Partitions)
+        {
+            if (!partition.IsLeader || partition.Log.FirstUnstableOffset < 0)
+            {
+                continue;
+            }
+
+            foreach (var producer in partition.Log.ActiveProducers)
+            {
+                if (producer.CurrentTxnStartOffset >= 0)
+                {
+                    _replicaManager.WriteTxnMarker(partition.Topic, partition.PartitionIndex, producer.ProducerId, producer.ProducerEpoch, CoordinatorEpoch, commit: false);
+                }
+            }
+        }
+    }
+
+    public void Dispose() => _timer.Dispose();
+}
