@@ -50,14 +50,13 @@ public sealed class RequestDispatcher : IRequestDispatcher
             throw new InvalidRequestException($"Unsupported version {apiVersion} of {handler.ApiKey} (supported {handler.MinVersion}-{handler.MaxVersion}).");
         }
 
-        var messageVersion = handler.MessageVersion(apiVersion);
         var header = new RequestHeader();
         var body = handler.CreateRequest();
         try
         {
             var reader = new KafkaReader(request);
-            header.Read(ref reader, ApiMessages.RequestHeaderVersion(handler.ApiKey, messageVersion));
-            body.Read(ref reader, messageVersion);
+            header.Read(ref reader, ApiMessages.RequestHeaderVersion(handler.ApiKey, apiVersion));
+            body.Read(ref reader, apiVersion);
         }
         catch (ProtocolException e)
         {
@@ -74,7 +73,7 @@ public sealed class RequestDispatcher : IRequestDispatcher
                 return null;
             }
 
-            return Serialize(response, handler.ApiKey, apiVersion, messageVersion, correlationId, handler);
+            return Serialize(response, handler.ApiKey, apiVersion, correlationId);
         }
         catch (Exception e) when (e is not InvalidRequestException and not OperationCanceledException)
         {
@@ -87,26 +86,20 @@ public sealed class RequestDispatcher : IRequestDispatcher
         }
     }
 
-    private static ResponseFrame Serialize(IResponseMessage response, ApiKey apiKey, short apiVersion, short messageVersion, int correlationId, IApiHandler handler)
+    /// <summary>Header and body, sized exactly, in one pooled buffer behind the 4-byte size prefix.</summary>
+    internal static ResponseFrame Serialize(IResponseMessage response, ApiKey apiKey, short version, int correlationId)
     {
-        var headerVersion = ApiMessages.ResponseHeaderVersion(apiKey, messageVersion);
+        var headerVersion = ApiMessages.ResponseHeaderVersion(apiKey, version);
         var header = new ResponseHeader { CorrelationId = correlationId };
         var headerSize = header.Size(headerVersion);
-        var bodySize = response.Size(messageVersion);
-        var extra = handler is IResponseVersionPatcher patcher ? patcher.ExtraBytes(apiVersion) : 0;
-        var length = headerSize + bodySize + extra;
+        var length = headerSize + response.Size(version);
         var buffer = ArrayPool<byte>.Shared.Rent(4 + length);
         try
         {
             BinaryPrimitives.WriteInt32BigEndian(buffer, length);
-            var writer = new KafkaWriter(buffer.AsSpan(4, headerSize + bodySize));
+            var writer = new KafkaWriter(buffer.AsSpan(4, length));
             header.Write(ref writer, headerVersion);
-            response.Write(ref writer, messageVersion);
-            if (extra > 0)
-            {
-                ((IResponseVersionPatcher)handler).Patch(buffer.AsSpan(4 + headerSize, bodySize + extra), bodySize, apiVersion);
-            }
-
+            response.Write(ref writer, version);
             return new ResponseFrame(buffer, 4 + length, pooled: true);
         }
         catch
@@ -115,32 +108,4 @@ public sealed class RequestDispatcher : IRequestDispatcher
             throw;
         }
     }
-
-    /// <summary>Serializes a response outside a handler (the ApiVersions fallback).</summary>
-    internal static ResponseFrame Serialize(IResponseMessage response, ApiKey apiKey, short version, int correlationId)
-    {
-        var headerVersion = ApiMessages.ResponseHeaderVersion(apiKey, version);
-        var header = new ResponseHeader { CorrelationId = correlationId };
-        var headerSize = header.Size(headerVersion);
-        var bodySize = response.Size(version);
-        var length = headerSize + bodySize;
-        var buffer = ArrayPool<byte>.Shared.Rent(4 + length);
-        BinaryPrimitives.WriteInt32BigEndian(buffer, length);
-        var writer = new KafkaWriter(buffer.AsSpan(4, length));
-        header.Write(ref writer, headerVersion);
-        response.Write(ref writer, version);
-        return new ResponseFrame(buffer, 4 + length, pooled: true);
-    }
-}
-
-/// <summary>
-/// For a handler that serves a newer version than the generated definitions know: the body is
-/// written in <see cref="IApiHandler.MessageVersion"/>'s format, then patched to the real version.
-/// </summary>
-public interface IResponseVersionPatcher
-{
-    int ExtraBytes(short apiVersion);
-
-    /// <summary><paramref name="body"/> holds the written body in its first <paramref name="writtenBytes"/> bytes and room for the extra bytes after.</summary>
-    void Patch(Span<byte> body, int writtenBytes, short apiVersion);
 }

@@ -1,8 +1,7 @@
 // Metadata v0-13. v0 asks for every topic with an empty list, v1+ with a null one; topic ids from
 // v10 (UNKNOWN_TOPIC_ID). Unknown topics are auto-created when auto.create.topics.enable and the
-// request allows it (always before v4). v13 (KIP-1102) only adds a top-level error code after the
-// topics, which Gregor's v12 definitions lack: the body is written as v12 and the field patched in.
-using System.Buffers.Binary;
+// request allows it (always before v4). v13 (KIP-1102) only adds a top-level error code, always
+// NONE here (its definitions run ahead of the Kafka 4.0 reference because librdkafka 2.16 sends v13).
 using Gregor.Broker.Dispatch;
 using Gregor.Broker.Metadata;
 using Gregor.Protocol;
@@ -11,7 +10,7 @@ using Gregor.Protocol.Messages;
 namespace Gregor.Broker.Handlers;
 
 [ApiHandler(ApiKey.Metadata, 0, 13)]
-public sealed class MetadataHandler : ApiHandler<MetadataRequest>, IResponseVersionPatcher
+public sealed class MetadataHandler : ApiHandler<MetadataRequest>
 {
     /// <summary>READ, WRITE, CREATE, DELETE, ALTER, DESCRIBE, DESCRIBE_CONFIGS, ALTER_CONFIGS: all a topic supports (no authorizer yet).</summary>
     public const int AllTopicOperations = (1 << 3) | (1 << 4) | (1 << 5) | (1 << 6) | (1 << 7) | (1 << 8) | (1 << 10) | (1 << 11);
@@ -22,25 +21,11 @@ public sealed class MetadataHandler : ApiHandler<MetadataRequest>, IResponseVers
     /// <summary>Kafka's "not requested" value for authorized operations fields.</summary>
     public const int AuthorizedOperationsOmitted = int.MinValue;
 
-    private const short HighestDefinedVersion = 12;
-
     private readonly BrokerContext _broker;
 
     public MetadataHandler(BrokerContext broker)
     {
         _broker = broker;
-    }
-
-    public override short MessageVersion(short apiVersion) => Math.Min(apiVersion, HighestDefinedVersion);
-
-    public int ExtraBytes(short apiVersion) => apiVersion >= 13 ? 2 : 0;
-
-    public void Patch(Span<byte> body, int writtenBytes, short apiVersion)
-    {
-        // The v12 body ends with its (empty) tagged-field section; v13's ErrorCode goes before it.
-        var taggedFields = body[writtenBytes - 1];
-        BinaryPrimitives.WriteInt16BigEndian(body[(writtenBytes - 1)..], (short)ErrorCode.None);
-        body[writtenBytes + 1] = taggedFields;
     }
 
     protected override ValueTask<IResponseMessage?> HandleAsync(RequestContext context, MetadataRequest request, CancellationToken cancellationToken)

@@ -35,9 +35,6 @@ public interface IApiHandler
 
     IRequestMessage CreateRequest();
 
-    /// <summary>The version the generated codec uses for <paramref name="apiVersion"/> (they differ only where Gregor serves a newer version than its definitions).</summary>
-    short MessageVersion(short apiVersion);
-
     /// <summary>Returns the response body, or null when the protocol sends none (produce acks=0).</summary>
     ValueTask<IResponseMessage?> HandleAsync(RequestContext context, IRequestMessage request, CancellationToken cancellationToken);
 }
@@ -62,8 +59,6 @@ public abstract class ApiHandler<TRequest> : IApiHandler
     public short MaxVersion { get; }
 
     public IRequestMessage CreateRequest() => new TRequest();
-
-    public virtual short MessageVersion(short apiVersion) => apiVersion;
 
     ValueTask<IResponseMessage?> IApiHandler.HandleAsync(RequestContext context, IRequestMessage request, CancellationToken cancellationToken) =>
         HandleAsync(context, (TRequest)request, cancellationToken);

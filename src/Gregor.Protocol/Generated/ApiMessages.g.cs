@@ -10,7 +10,7 @@ public static partial class ApiMessages
         new(ApiKey.Produce, "Produce", 0, 11, 9, false, static () => new global::Gregor.Protocol.Messages.ProduceRequest(), static () => new global::Gregor.Protocol.Messages.ProduceResponse()),
         new(ApiKey.Fetch, "Fetch", 0, 17, 12, false, static () => new global::Gregor.Protocol.Messages.FetchRequest(), static () => new global::Gregor.Protocol.Messages.FetchResponse()),
         new(ApiKey.ListOffsets, "ListOffsets", 0, 10, 6, false, static () => new global::Gregor.Protocol.Messages.ListOffsetsRequest(), static () => new global::Gregor.Protocol.Messages.ListOffsetsResponse()),
-        new(ApiKey.Metadata, "Metadata", 0, 12, 9, false, static () => new global::Gregor.Protocol.Messages.MetadataRequest(), static () => new global::Gregor.Protocol.Messages.MetadataResponse()),
+        new(ApiKey.Metadata, "Metadata", 0, 13, 9, false, static () => new global::Gregor.Protocol.Messages.MetadataRequest(), static () => new global::Gregor.Protocol.Messages.MetadataResponse()),
         new(ApiKey.LeaderAndIsr, "LeaderAndIsr", 0, 7, 4, false, static () => new global::Gregor.Protocol.Messages.LeaderAndIsrRequest(), static () => new global::Gregor.Protocol.Messages.LeaderAndIsrResponse()),
         new(ApiKey.StopReplica, "StopReplica", 0, 4, 2, false, static () => new global::Gregor.Protocol.Messages.StopReplicaRequest(), static () => new global::Gregor.Protocol.Messages.StopReplicaResponse()),
         new(ApiKey.UpdateMetadata, "UpdateMetadata", 0, 8, 6, false, static () => new global::Gregor.Protocol.Messages.UpdateMetadataRequest(), static () => new global::Gregor.Protocol.Messages.UpdateMetadataResponse()),

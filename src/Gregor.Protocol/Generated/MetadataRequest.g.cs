@@ -10,7 +10,7 @@ public sealed partial class MetadataRequest : global::Gregor.Protocol.IRequestMe
 
     public const short LowestVersion = 0;
 
-    public const short HighestVersion = 12;
+    public const short HighestVersion = 13;
 
     public short LowestSupportedVersion => LowestVersion;
 
@@ -30,7 +30,7 @@ public sealed partial class MetadataRequest : global::Gregor.Protocol.IRequestMe
     {
         if (version < LowestVersion || version > HighestVersion)
         {
-            throw new global::Gregor.Protocol.Primitives.UnsupportedVersionException($"MetadataRequest has no version {version}; it supports 0-12.");
+            throw new global::Gregor.Protocol.Primitives.UnsupportedVersionException($"MetadataRequest has no version {version}; it supports 0-13.");
         }
         var flexible = version >= 9;
         {
@@ -88,7 +88,7 @@ public sealed partial class MetadataRequest : global::Gregor.Protocol.IRequestMe
     {
         if (version < LowestVersion || version > HighestVersion)
         {
-            throw new global::Gregor.Protocol.Primitives.UnsupportedVersionException($"MetadataRequest has no version {version}; it supports 0-12.");
+            throw new global::Gregor.Protocol.Primitives.UnsupportedVersionException($"MetadataRequest has no version {version}; it supports 0-13.");
         }
         var flexible = version >= 9;
         {
@@ -167,7 +167,7 @@ public sealed partial class MetadataRequest : global::Gregor.Protocol.IRequestMe
     {
         if (version < LowestVersion || version > HighestVersion)
         {
-            throw new global::Gregor.Protocol.Primitives.UnsupportedVersionException($"MetadataRequest has no version {version}; it supports 0-12.");
+            throw new global::Gregor.Protocol.Primitives.UnsupportedVersionException($"MetadataRequest has no version {version}; it supports 0-13.");
         }
         var flexible = version >= 9;
         var size = 0;

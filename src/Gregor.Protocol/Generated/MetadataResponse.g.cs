@@ -10,7 +10,7 @@ public sealed partial class MetadataResponse : global::Gregor.Protocol.IResponse
 
     public const short LowestVersion = 0;
 
-    public const short HighestVersion = 12;
+    public const short HighestVersion = 13;
 
     public short LowestSupportedVersion => LowestVersion;
 
@@ -28,13 +28,15 @@ public sealed partial class MetadataResponse : global::Gregor.Protocol.IResponse
 
     public int ClusterAuthorizedOperations { get; set; } = -2147483648;
 
+    public short ErrorCode { get; set; }
+
     public global::System.Collections.Generic.List<global::Gregor.Protocol.Primitives.RawTaggedField>? UnknownTaggedFields { get; set; }
 
     public void Read(ref global::Gregor.Protocol.Primitives.KafkaReader reader, short version)
     {
         if (version < LowestVersion || version > HighestVersion)
         {
-            throw new global::Gregor.Protocol.Primitives.UnsupportedVersionException($"MetadataResponse has no version {version}; it supports 0-12.");
+            throw new global::Gregor.Protocol.Primitives.UnsupportedVersionException($"MetadataResponse has no version {version}; it supports 0-13.");
         }
         var flexible = version >= 9;
         if (version >= 3)
@@ -91,6 +93,10 @@ public sealed partial class MetadataResponse : global::Gregor.Protocol.IResponse
         {
             this.ClusterAuthorizedOperations = reader.ReadInt32();
         }
+        if (version >= 13)
+        {
+            this.ErrorCode = reader.ReadInt16();
+        }
         if (version >= 9)
         {
             var numTaggedFields = reader.ReadUnsignedVarint();
@@ -112,7 +118,7 @@ public sealed partial class MetadataResponse : global::Gregor.Protocol.IResponse
     {
         if (version < LowestVersion || version > HighestVersion)
         {
-            throw new global::Gregor.Protocol.Primitives.UnsupportedVersionException($"MetadataResponse has no version {version}; it supports 0-12.");
+            throw new global::Gregor.Protocol.Primitives.UnsupportedVersionException($"MetadataResponse has no version {version}; it supports 0-13.");
         }
         var flexible = version >= 9;
         if (version >= 3)
@@ -163,6 +169,13 @@ public sealed partial class MetadataResponse : global::Gregor.Protocol.IResponse
                 throw new global::Gregor.Protocol.Primitives.UnsupportedVersionException($"Attempted to write a non-default MetadataResponse.ClusterAuthorizedOperations at version {version}.");
             }
         }
+        if (version >= 13)
+        {
+            writer.WriteInt16(this.ErrorCode);
+        }
+        else
+        {
+        }
         if (version >= 9)
         {
             var unknownTaggedFields = this.UnknownTaggedFields;
@@ -187,7 +200,7 @@ public sealed partial class MetadataResponse : global::Gregor.Protocol.IResponse
     {
         if (version < LowestVersion || version > HighestVersion)
         {
-            throw new global::Gregor.Protocol.Primitives.UnsupportedVersionException($"MetadataResponse has no version {version}; it supports 0-12.");
+            throw new global::Gregor.Protocol.Primitives.UnsupportedVersionException($"MetadataResponse has no version {version}; it supports 0-13.");
         }
         var flexible = version >= 9;
         var size = 0;
@@ -228,6 +241,10 @@ public sealed partial class MetadataResponse : global::Gregor.Protocol.IResponse
         if (version >= 8 && version <= 10)
         {
             size += 4;
+        }
+        if (version >= 13)
+        {
+            size += 2;
         }
         if (version >= 9)
         {
@@ -273,6 +290,10 @@ public sealed partial class MetadataResponse : global::Gregor.Protocol.IResponse
             return false;
         }
         if (this.ClusterAuthorizedOperations != -2147483648)
+        {
+            return false;
+        }
+        if (this.ErrorCode != 0)
         {
             return false;
         }
