@@ -61,7 +61,7 @@ public sealed class ProduceHandler : ApiHandler<ProduceRequest>
                     result = ProducePartitionResult.Error(ErrorCode.UnknownTopicOrPartition,
                         $"This server does not host this topic-partition.");
                 }
-                else if (CheckRecords(partitionData.Records, version, out var recordsMessage) is var recordsError && recordsError != ErrorCode.None)
+                else if (RecordBatchValidator.ValidateProduceShape(partitionData.Records is { } r ? r.Span : default, version, out var recordsMessage) is var recordsError && recordsError != ErrorCode.None)
                 {
                     result = ProducePartitionResult.Error(recordsError, recordsMessage);
                 }
@@ -94,49 +94,6 @@ public sealed class ProduceHandler : ApiHandler<ProduceRequest>
         }
 
         return Respond(response);
-    }
-
-    /// <summary>
-    /// Kafka's per-partition checks of a v3+ produce before any append (ProduceRequest.validateRecords):
-    /// exactly one batch, magic 2, and no zstd before v7 (KIP-110). Torn or corrupt bytes are left to
-    /// storage, which answers CORRUPT_MESSAGE.
-    /// </summary>
-    private static ErrorCode CheckRecords(ReadOnlyMemory<byte>? records, short version, out string? message)
-    {
-        message = null;
-        var data = records is { } memory ? memory.Span : default;
-        var position = 0;
-        if (!RecordBatchReader.TryReadNext(data, ref position, out var start, out var size))
-        {
-            if (data.Length == 0)
-            {
-                message = $"Produce requests with version {version} must have at least one record batch per partition";
-                return ErrorCode.InvalidRecord;
-            }
-
-            return ErrorCode.None;
-        }
-
-        var batch = data.Slice(start, size);
-        if (batch.Length > RecordBatch.MagicOffset && RecordBatch.Magic(batch) != 2)
-        {
-            message = $"Produce requests with version {version} are only allowed to contain record batches with magic version 2";
-            return ErrorCode.InvalidRecord;
-        }
-
-        var error = RecordBatchValidator.ValidateForProduceVersion(batch, version, out message);
-        if (error != ErrorCode.None)
-        {
-            return error;
-        }
-
-        if (RecordBatchReader.TryReadNext(data, ref position, out _, out _))
-        {
-            message = $"Produce requests with version {version} are only allowed to contain exactly one record batch per partition";
-            return ErrorCode.InvalidRecord;
-        }
-
-        return ErrorCode.None;
     }
 
     private static ProduceResponse.PartitionProduceResponse ToResponse(int index, ProducePartitionResult result, short version)

@@ -35,41 +35,77 @@ public static class RecordBatchValidator
     }
 
     /// <summary>
-    /// A produce request's records for one partition: exactly one batch (Produce v3+ rule, INVALID_RECORD
-    /// otherwise), validated as <see cref="Validate"/>. Trailing bytes that are not a whole batch are
+    /// A produce request's records for one partition, whole: <see cref="ValidateProduceShape"/>, then
+    /// the batch's integrity as <see cref="Validate"/>. Trailing bytes that are not a whole batch are
     /// CORRUPT_MESSAGE: Kafka silently trims them, but no client sends them and storing what we checked
     /// is simpler to reason about.
     /// </summary>
     public static ErrorCode ValidateProduceRecords(ReadOnlySpan<byte> records, out string? errorMessage, bool deepCheck)
     {
-        var position = 0;
-        var status = RecordBatchReader.ReadNext(records, ref position, out _, out var size);
-        if (status == RecordBatchReadStatus.End)
+        var error = ValidateProduceShape(records, short.MaxValue, out errorMessage);
+        if (error != ErrorCode.None)
         {
-            errorMessage = "Produce requests must have at least one record batch.";
-            return ErrorCode.InvalidRecord;
+            return error;
         }
 
-        if (status != RecordBatchReadStatus.Batch)
+        var position = 0;
+        if (RecordBatchReader.ReadNext(records, ref position, out _, out var size) != RecordBatchReadStatus.Batch)
         {
-            // Let the single-batch checks name the precise problem (magic, length).
+            // Let the single-batch checks name the precise problem (length, CRC).
             return Validate(records, out errorMessage, deepCheck);
         }
 
         if (position != records.Length)
         {
-            var next = RecordBatchReader.ReadNext(records, ref position, out _, out _);
-            if (next == RecordBatchReadStatus.Batch)
-            {
-                errorMessage = "Produce requests are only allowed to contain exactly one record batch.";
-                return ErrorCode.InvalidRecord;
-            }
-
             errorMessage = $"{records.Length - size} bytes follow the record batch.";
             return ErrorCode.CorruptMessage;
         }
 
         return Validate(records[..size], out errorMessage, deepCheck);
+    }
+
+    /// <summary>
+    /// Kafka's request-level rules for one partition of a v3+ produce (ProduceRequest.validateRecords),
+    /// checked before any append: exactly one batch (INVALID_RECORD for none or several), magic 2
+    /// (INVALID_RECORD) and no zstd before v7. Integrity (lengths, CRC) is not checked here: the log
+    /// checks it once, on append, and answers CORRUPT_MESSAGE.
+    /// </summary>
+    public static ErrorCode ValidateProduceShape(ReadOnlySpan<byte> records, short produceVersion, out string? errorMessage)
+    {
+        errorMessage = null;
+        var position = 0;
+        var status = RecordBatchReader.ReadNext(records, ref position, out var start, out var size);
+        if (status == RecordBatchReadStatus.End)
+        {
+            errorMessage = "Produce requests must have at least one record batch per partition.";
+            return ErrorCode.InvalidRecord;
+        }
+
+        if (status != RecordBatchReadStatus.Batch)
+        {
+            return ErrorCode.None;
+        }
+
+        var batch = records.Slice(start, size);
+        if (RecordBatch.Magic(batch) != RecordBatch.CurrentMagic)
+        {
+            errorMessage = "Produce requests are only allowed to contain record batches with magic version 2.";
+            return ErrorCode.InvalidRecord;
+        }
+
+        var error = ValidateForProduceVersion(batch, produceVersion, out errorMessage);
+        if (error != ErrorCode.None)
+        {
+            return error;
+        }
+
+        if (position != records.Length && RecordBatchReader.ReadNext(records, ref position, out _, out _) == RecordBatchReadStatus.Batch)
+        {
+            errorMessage = "Produce requests are only allowed to contain exactly one record batch per partition.";
+            return ErrorCode.InvalidRecord;
+        }
+
+        return ErrorCode.None;
     }
 
     /// <summary>
