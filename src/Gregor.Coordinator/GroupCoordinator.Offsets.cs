@@ -52,6 +52,27 @@ public sealed partial class GroupCoordinator
             : new OffsetCommitResult([.. results.Select(r => r.Error == ErrorCode.None ? r with { Error = appendError } : r)]);
     }
 
+    public ErrorCode ValidateTransactionalOffsetCommit(string groupId, int generationIdOrMemberEpoch, string memberId, string? groupInstanceId)
+    {
+        lock (_lock)
+        {
+            if (!string.IsNullOrEmpty(groupId) && CheckCoordinator(groupId, out _) == ErrorCode.None && !_groups.ContainsKey(groupId))
+            {
+                // No group yet: only a commit from outside any generation may create it (at the marker).
+                return generationIdOrMemberEpoch >= 0 || memberId.Length > 0 || groupInstanceId is not null
+                    ? ErrorCode.IllegalGeneration
+                    : ErrorCode.None;
+            }
+
+            var input = new OffsetCommitInput(groupId, generationIdOrMemberEpoch, memberId, groupInstanceId, -1, []);
+            var error = ValidateOffsetCommit(input, out _);
+
+            // Kafka lets a transaction's offsets through while the group completes a rebalance: they
+            // only land if the transaction commits, and the generation check already fenced zombies.
+            return error == ErrorCode.RebalanceInProgress ? ErrorCode.None : error;
+        }
+    }
+
     private static IEnumerable<TopicPartitionError> AllPartitions(OffsetCommitInput input, ErrorCode error) =>
         input.Topics.SelectMany(t => t.Partitions.Select(p => new TopicPartitionError(t.Name, p.Partition, error)));
 

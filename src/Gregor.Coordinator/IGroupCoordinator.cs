@@ -32,6 +32,12 @@ public interface IGroupCoordinator
 
     Task<OffsetCommitResult> CommitOffsetsAsync(OffsetCommitInput input, CancellationToken cancellationToken = default);
 
+    /// <summary>
+    /// KIP-447: checks a TxnOffsetCommit's generation (or member epoch), member and instance id when
+    /// it arrives; the offsets themselves are committed later, at the transaction's marker.
+    /// </summary>
+    Gregor.Protocol.ErrorCode ValidateTransactionalOffsetCommit(string groupId, int generationIdOrMemberEpoch, string memberId, string? groupInstanceId);
+
     OffsetFetchResult FetchOffsets(OffsetFetchInput input);
 
     Task<OffsetDeleteResult> DeleteOffsetsAsync(OffsetDeleteInput input, CancellationToken cancellationToken = default);

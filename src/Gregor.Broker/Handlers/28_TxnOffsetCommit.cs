@@ -1,6 +1,7 @@
 // TxnOffsetCommit v0-4: offsets held by the transaction coordinator until EndTxn commits them to
-// the group (an abort drops them). Not yet checked against the group's generation and member
-// (KIP-447, v3+). PRODUCER_FENCED is sent as INVALID_PRODUCER_EPOCH before v2.
+// the group (an abort drops them). From v3 the consumer's generation, member and instance id are
+// checked against the group when the offsets arrive (KIP-447), fencing zombie consumers.
+// PRODUCER_FENCED is sent as INVALID_PRODUCER_EPOCH before v2.
 using Gregor.Broker.Transactions;
 using Gregor.Protocol;
 using Gregor.Protocol.Messages;
@@ -37,9 +38,13 @@ public sealed class TxnOffsetCommitHandler : ApiHandler<TxnOffsetCommitRequest>
             }
         }
 
-        var error = string.IsNullOrEmpty(request.GroupId)
-            ? ErrorCode.InvalidGroupId
-            : _broker.Transactions.AddPendingOffsets(request.TransactionalId, request.ProducerId, request.ProducerEpoch, request.GroupId, offsets);
+        var error = string.IsNullOrEmpty(request.GroupId) ? ErrorCode.InvalidGroupId
+            : version >= 3 ? _broker.Groups.Coordinator.ValidateTransactionalOffsetCommit(request.GroupId, request.GenerationId, request.MemberId, request.GroupInstanceId)
+            : ErrorCode.None;
+        if (error == ErrorCode.None)
+        {
+            error = _broker.Transactions.AddPendingOffsets(request.TransactionalId, request.ProducerId, request.ProducerEpoch, request.GroupId, offsets);
+        }
         if (error == ErrorCode.ProducerFenced && version < 2)
         {
             error = ErrorCode.InvalidProducerEpoch;

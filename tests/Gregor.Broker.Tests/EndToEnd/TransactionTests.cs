@@ -212,4 +212,60 @@ public class TransactionTests
         successor.CommitTransaction(TimeSpan.FromSeconds(20));
         Assert.Equal(["committed-0", "committed-1", "after-0"], Read(broker.BootstrapServers, topic, IsolationLevel.ReadCommitted, 3));
     }
+
+    /// <summary>
+    /// KIP-447: offsets sent to a transaction carry the consumer's group generation and member id;
+    /// a consumer that has left the group (a zombie) cannot commit through a transaction, while a
+    /// live member can.
+    /// </summary>
+    [Fact]
+    public async Task TransactionalOffsetsFromAConsumerThatLeftTheGroupAreFenced()
+    {
+        const string topic = "txn-offsets-in";
+        const string group = "txn-offsets-group";
+        await using var broker = await InProcessBroker.StartAsync();
+        await Clients.CreateTopicAsync(broker.BootstrapServers, topic, 1);
+        using (var plain = new ProducerBuilder<string, string>(Clients.ProducerConfig(broker.BootstrapServers)).Build())
+        {
+            Produce(plain, topic, "in-", 3);
+        }
+
+        IConsumerGroupMetadata SubscribedMember(IConsumer<string, string> consumer)
+        {
+            consumer.Subscribe(topic);
+            var deadline = DateTime.UtcNow.AddSeconds(30);
+            while (consumer.Assignment.Count == 0 && DateTime.UtcNow < deadline)
+            {
+                consumer.Consume(TimeSpan.FromMilliseconds(200));
+            }
+
+            Assert.NotEmpty(consumer.Assignment);
+            return consumer.ConsumerGroupMetadata;
+        }
+
+        var consumerConfig = Clients.ConsumerConfig(broker.BootstrapServers, group);
+        consumerConfig.SessionTimeoutMs = 6_000;
+        IConsumerGroupMetadata stale;
+        using (var zombie = new ConsumerBuilder<string, string>(consumerConfig).Build())
+        {
+            stale = SubscribedMember(zombie);
+            zombie.Close();
+        }
+
+        using var producer = new ProducerBuilder<string, string>(TransactionalConfig(broker.BootstrapServers, "txn-offsets")).Build();
+        producer.InitTransactions(TimeSpan.FromSeconds(20));
+        producer.BeginTransaction();
+        Assert.ThrowsAny<KafkaException>(() =>
+            producer.SendOffsetsToTransaction([new TopicPartitionOffset(topic, 0, 2)], stale, TimeSpan.FromSeconds(20)));
+        producer.AbortTransaction(TimeSpan.FromSeconds(20));
+
+        using var live = new ConsumerBuilder<string, string>(consumerConfig).Build();
+        var current = SubscribedMember(live);
+        producer.BeginTransaction();
+        producer.SendOffsetsToTransaction([new TopicPartitionOffset(topic, 0, 3)], current, TimeSpan.FromSeconds(20));
+        producer.CommitTransaction(TimeSpan.FromSeconds(20));
+
+        var committed = live.Committed([new TopicPartition(topic, 0)], TimeSpan.FromSeconds(10));
+        Assert.Equal(3, committed[0].Offset.Value);
+    }
 }
