@@ -173,10 +173,14 @@ public sealed class GroupCoordinatorBinding : IDisposable
             ConsumerGroupHeartbeatIntervalMs = Int("group.consumer.heartbeat.interval.ms", defaults.ConsumerGroupHeartbeatIntervalMs),
             ConsumerGroupMaxSize = Int("group.consumer.max.size", defaults.ConsumerGroupMaxSize),
             ConsumerGroupAssignors = assignors.Count > 0 ? assignors : defaults.ConsumerGroupAssignors,
-            ConsumerProtocolEnabled = !p.TryGetValue("group.coordinator.rebalance.protocols", out var protocols)
-                || protocols.Split(',', StringSplitOptions.TrimEntries).Contains("consumer", StringComparer.OrdinalIgnoreCase),
+            ConsumerProtocolEnabled = IsConsumerProtocolEnabled(p),
         };
     }
+
+    /// <summary>Whether <c>group.coordinator.rebalance.protocols</c> (default classic,consumer) enables KIP-848 groups.</summary>
+    public static bool IsConsumerProtocolEnabled(IReadOnlyDictionary<string, string> properties) =>
+        !properties.TryGetValue("group.coordinator.rebalance.protocols", out var protocols)
+        || protocols.Split(',', StringSplitOptions.TrimEntries).Contains("consumer", StringComparer.OrdinalIgnoreCase);
 
     /// <summary>Kafka configures assignors by class name (…UniformAssignor); clients ask for them by short name (uniform).</summary>
     private static string ShortAssignorName(string configured)

@@ -46,6 +46,11 @@ public sealed partial class ApiVersionsHandler : ApiHandler<ApiVersionsRequest>
         var response = new ApiVersionsResponse { ErrorCode = (short)errorCode };
         foreach (var handler in registry.Handlers)
         {
+            if (!handler.Advertised)
+            {
+                continue;
+            }
+
             response.ApiKeys.Add(new ApiVersionsResponse.ApiVersion
             {
                 ApiKey = (short)handler.ApiKey,

@@ -1,6 +1,7 @@
 // ConsumerGroupHeartbeat v0-1 (KIP-848): join (epoch 0), heartbeat, leave (-1) and static leave
 // (-2); assignments computed by the server-side uniform and range assignors. v1 (KIP-1082) has the
 // client choose its member id. Regular-expression subscriptions are refused (INVALID_REQUEST).
+using Gregor.Broker.Groups;
 using Gregor.Coordinator;
 using Gregor.Protocol;
 using Gregor.Protocol.Messages;
@@ -16,6 +17,9 @@ public sealed class ConsumerGroupHeartbeatHandler : ApiHandler<ConsumerGroupHear
     {
         _broker = broker;
     }
+
+    /// <summary>Kafka answers this API but leaves it out of ApiVersions when KIP-848 groups are disabled.</summary>
+    public override bool Advertised => GroupCoordinatorBinding.IsConsumerProtocolEnabled(_broker.Settings.Properties);
 
     protected override async ValueTask<IResponseMessage?> HandleAsync(RequestContext context, ConsumerGroupHeartbeatRequest request, CancellationToken cancellationToken)
     {

@@ -1,5 +1,6 @@
 // ConsumerGroupDescribe v0 (KIP-848): epochs, assignor, and each member's current and target
 // assignment with topic names. Classic or unknown groups get GROUP_ID_NOT_FOUND.
+using Gregor.Broker.Groups;
 using Gregor.Coordinator;
 using Gregor.Protocol;
 using Gregor.Protocol.Messages;
@@ -18,6 +19,9 @@ public sealed class ConsumerGroupDescribeHandler : ApiHandler<ConsumerGroupDescr
     {
         _broker = broker;
     }
+
+    /// <summary>Kafka answers this API but leaves it out of ApiVersions when KIP-848 groups are disabled.</summary>
+    public override bool Advertised => GroupCoordinatorBinding.IsConsumerProtocolEnabled(_broker.Settings.Properties);
 
     protected override ValueTask<IResponseMessage?> HandleAsync(RequestContext context, ConsumerGroupDescribeRequest request, CancellationToken cancellationToken)
     {

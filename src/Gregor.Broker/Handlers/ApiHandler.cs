@@ -33,6 +33,12 @@ public interface IApiHandler
 
     short MaxVersion { get; }
 
+    /// <summary>
+    /// Whether ApiVersions lists this API. False only where Kafka still answers the request but hides
+    /// the API by configuration (KIP-848's APIs when group.coordinator.rebalance.protocols lacks consumer).
+    /// </summary>
+    bool Advertised { get; }
+
     IRequestMessage CreateRequest();
 
     /// <summary>Returns the response body, or null when the protocol sends none (produce acks=0).</summary>
@@ -57,6 +63,8 @@ public abstract class ApiHandler<TRequest> : IApiHandler
     public short MinVersion { get; }
 
     public short MaxVersion { get; }
+
+    public virtual bool Advertised => true;
 
     public IRequestMessage CreateRequest() => new TRequest();
 

@@ -1,6 +1,7 @@
 using System.Buffers.Binary;
 using System.Reflection;
 using Gregor.Broker.Handlers;
+using Gregor.TestKit;
 using Gregor.Protocol;
 using Gregor.Protocol.Messages;
 using Xunit;
@@ -102,5 +103,28 @@ public sealed class ApiVersionsHandlerTests : IClassFixture<BrokerFixture>
         await using var other = await _broker.ConnectAsync();
         var response = await other.SendAsync<ApiVersionsResponse>(new ApiVersionsRequest(), 0);
         Assert.Equal((short)ErrorCode.None, response.ErrorCode);
+    }
+
+    /// <summary>
+    /// As Kafka: with KIP-848 groups disabled the broker still answers their APIs (with
+    /// UNSUPPORTED_VERSION), but ApiVersions no longer lists them, so clients fall back to classic.
+    /// </summary>
+    [Fact]
+    public async Task ConsumerGroupApisAreNotAdvertisedWhenTheConsumerProtocolIsDisabled()
+    {
+        await using var broker = await InProcessBroker.StartAsync(new Dictionary<string, string> { ["group.coordinator.rebalance.protocols"] = "classic" });
+        using var connection = await RawConnection.ConnectAsync(broker.BootstrapServers);
+        var request = new List<byte>();
+        WireEncoding.WriteRequestHeaderV1(request, apiKey: 18, apiVersion: 0, correlationId: 9, "gregor-tests");
+        await connection.SendFrameAsync(request.ToArray());
+        var response = await connection.ReceiveFrameAsync(TimeSpan.FromSeconds(10));
+
+        Assert.Equal(0, BinaryPrimitives.ReadInt16BigEndian(response.AsSpan(4)));
+        var count = BinaryPrimitives.ReadInt32BigEndian(response.AsSpan(6));
+        var keys = Enumerable.Range(0, count).Select(i => BinaryPrimitives.ReadInt16BigEndian(response.AsSpan(10 + (i * 6)))).ToList();
+        Assert.Contains((short)ApiKey.JoinGroup, keys);
+        Assert.DoesNotContain((short)ApiKey.ConsumerGroupHeartbeat, keys);
+        Assert.DoesNotContain((short)ApiKey.ConsumerGroupDescribe, keys);
+        Assert.Equal(DeclaredHandlers().Count - 2, count);
     }
 }
