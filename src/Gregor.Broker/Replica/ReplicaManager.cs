@@ -44,6 +44,19 @@ public sealed partial class ReplicaManager : IDisposable
 
     public ICollection<Partition> Partitions => _partitions.Values;
 
+    /// <summary>Set once the node is part of a cluster (see <see cref="EnableReplication"/>); null on a lone node.</summary>
+    public ReplicationSettings? Replication { get; private set; }
+
+    /// <summary>
+    /// Called by the host before the first topic is applied when the node takes part in a cluster:
+    /// partitions this node follows then fetch from their leaders, and leaders track their ISR.
+    /// </summary>
+    public void EnableReplication(ReplicationSettings settings)
+    {
+        ArgumentNullException.ThrowIfNull(settings);
+        Replication = settings;
+    }
+
     public Partition? GetPartition(string topic, int partitionIndex) =>
         _partitions.TryGetValue((topic, partitionIndex), out var partition) ? partition : null;
 
