@@ -294,6 +294,13 @@ public sealed partial class QuorumController : IAsyncDisposable
             return Failed(topic, ErrorCode.TopicAlreadyExists, $"Topic '{topic.Name}' already exists.");
         }
 
+        // '.' and '_' are the same character in Kafka's metric names, so such names may not coexist.
+        var unified = topic.Name.Replace('.', '_');
+        if (image.TopicsByName.Keys.FirstOrDefault(n => n.Replace('.', '_') == unified) is { } colliding)
+        {
+            return Failed(topic, ErrorCode.InvalidTopicException, $"Topic '{topic.Name}' collides with existing topic: {colliding}");
+        }
+
         var usable = UsableBrokers(image);
         List<int[]> assignment;
         if (topic.Assignments is { Count: > 0 } manual)
