@@ -86,6 +86,27 @@ public sealed partial class QuorumController : IAsyncDisposable
         return image;
     }
 
+    /// <summary>
+    /// On the active controller: waits until everything committed is in <see cref="Image"/> (a
+    /// newly elected leader may not have applied its predecessor's last entries yet), so decisions
+    /// taken outside the controller (placement from the broker's view) see the whole log.
+    /// </summary>
+    public async Task<MetadataImage> CatchUpAsync(CancellationToken cancellationToken)
+    {
+        if (_quorum.IsLeader)
+        {
+            try
+            {
+                await _quorum.WaitForCommittedAsync(cancellationToken).ConfigureAwait(false);
+            }
+            catch (NotControllerException)
+            {
+            }
+        }
+
+        return CatchUp();
+    }
+
     public async Task<IReadOnlyList<CreateTopicResult>> CreateTopicsAsync(IReadOnlyList<CreatableTopic> topics, CancellationToken cancellationToken)
     {
         return await WriteAsync(
