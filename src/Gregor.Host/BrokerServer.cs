@@ -188,7 +188,11 @@ public sealed class BrokerServer : IAsyncDisposable
 
             HostLog.TopicsRecovered(_logger, metadata.Topics.Count, string.Join(", ", metadata.Topics.Select(t => t.Name).Order(StringComparer.Ordinal)));
 
-            var producerIds = new ProducerIdManager(config.LogDirs[0]);
+            // A lone node keeps its producer id block in a file; cluster members get theirs from
+            // the controller so ids stay unique across brokers.
+            var producerIds = clustered
+                ? new ProducerIdManager(() => channel.AllocateProducerIdsAsync(CancellationToken.None).GetAwaiter().GetResult())
+                : new ProducerIdManager(config.LogDirs[0]);
             var transactions = _transactions = new TransactionCoordinator(producerIds, replicaManager, _timeProvider,
                 _loggerFactory.CreateLogger<TransactionCoordinator>(), config.GetInt("transaction.max.timeout.ms"),
                 config.GetInt("transaction.abort.timed.out.transaction.cleanup.interval.ms"),

@@ -186,6 +186,22 @@ public sealed class ClusterTests
             Assert.Equal(2, failure.Results.TopicPartitions.Count);
             Assert.All(failure.Results.TopicPartitions, r => Assert.Equal(Confluent.Kafka.ErrorCode.ElectionNotNeeded, r.Error.Code));
         }
+
+        // Producer ids come in blocks from the controller (AllocateProducerIds): unique cluster-wide.
+        var ids = new List<long>();
+        foreach (var server in cluster.RunningServers)
+        {
+            await using var connection = await NodeConnection.ConnectAsync("127.0.0.1", server.BoundEndpoints[0].Port, "test", TimeSpan.FromSeconds(5), CancellationToken.None);
+            for (var i = 0; i < 2; i++)
+            {
+                var response = await connection.SendAsync<InitProducerIdResponse>(
+                    new InitProducerIdRequest { TransactionalId = null, TransactionTimeoutMs = 60000 }, 4, TimeSpan.FromSeconds(10), CancellationToken.None);
+                Assert.Equal(0, response.ErrorCode);
+                ids.Add(response.ProducerId);
+            }
+        }
+
+        Assert.Equal(6, ids.Distinct().Count());
     }
 
     private static async Task<bool> WaitUntilAsync(Func<bool> condition, TimeSpan? timeout = null)
