@@ -114,6 +114,27 @@ public sealed class ClusterTests
         }
         while (DateTime.UtcNow < deadline);
         Assert.Equal(0, error);
+
+        // Every broker names the same coordinators: the leaders of the keys' internal partitions.
+        var groupCoordinators = new HashSet<int>();
+        var transactionCoordinators = new HashSet<int>();
+        foreach (var each in cluster.RunningServers)
+        {
+            await using var direct = await NodeConnection.ConnectAsync("127.0.0.1", each.BoundEndpoints[0].Port, "test", TimeSpan.FromSeconds(5), CancellationToken.None);
+            var group = await FindCoordinatorAsync(direct, "some-group");
+            Assert.Equal(0, group.ErrorCode);
+            groupCoordinators.Add(group.NodeId);
+            var transaction = await direct.SendAsync<FindCoordinatorResponse>(
+                new FindCoordinatorRequest { Key = "some-transaction", KeyType = 1 }, 3, TimeSpan.FromSeconds(10), CancellationToken.None);
+            Assert.Equal(0, transaction.ErrorCode);
+            transactionCoordinators.Add(transaction.NodeId);
+        }
+
+        Assert.True(server.Metadata.TryGetTopic("__transaction_state", out var transactionState));
+        Assert.Equal(3, transactionState.ReplicationFactor);
+        var expected = transactionState.Partitions[Gregor.Broker.Transactions.ReplicaTransactionStateLog.PartitionFor("some-transaction", transactionState.Partitions.Count)].LeaderId;
+        Assert.Equal([expected], transactionCoordinators);
+        Assert.Single(groupCoordinators);
     }
 
     [Fact]
