@@ -357,7 +357,7 @@ public sealed class BrokerServer : IAsyncDisposable
     private static string FormatHostPort(ListenerConfig listener) =>
         listener.Host.Contains(':', StringComparison.Ordinal) ? $"[{listener.Host}]:{listener.Port}" : $"{listener.Host}:{listener.Port}";
 
-    private static void ApplyTopicChange(ReplicaManager replicaManager, TopicMetadata? removed, TopicMetadata? added)
+    private void ApplyTopicChange(ReplicaManager replicaManager, TopicMetadata? removed, TopicMetadata? added)
     {
         try
         {
@@ -377,7 +377,7 @@ public sealed class BrokerServer : IAsyncDisposable
         {
             // The metadata change stands (as a controller's would); the partitions it could
             // not open answer errors until a restart opens them again.
-            HostLog.ApplyTopicFailed(NullLogger.Instance, e, (added ?? removed)!.Name);
+            HostLog.ApplyTopicFailed(_logger, e, (added ?? removed)!.Name);
         }
     }
 
