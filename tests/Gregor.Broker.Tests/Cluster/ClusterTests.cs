@@ -225,6 +225,42 @@ public sealed class ClusterTests
         Assert.Equal(6, ids.Distinct().Count());
     }
 
+    [Fact]
+    public async Task AdminWritesThroughABrokerThatIsNotTheControllerReachEveryBroker()
+    {
+        await using var cluster = await InProcessCluster.StartAsync(3);
+        await cluster.WaitForBrokersAsync();
+        var controller = await cluster.WaitForActiveControllerAsync();
+        var other = cluster.RunningServers.First(s => s.NodeId != controller);
+        using var admin = Clients.Admin(other.BootstrapServers);
+
+        await admin.CreateTopicsAsync([new TopicSpecification { Name = "admin-writes", NumPartitions = 2, ReplicationFactor = 2 }]);
+        await admin.IncrementalAlterConfigsAsync(new Dictionary<ConfigResource, List<ConfigEntry>>
+        {
+            [new ConfigResource { Type = ResourceType.Topic, Name = "admin-writes" }] =
+                [new ConfigEntry { Name = "retention.ms", Value = "3600000", IncrementalOperation = AlterConfigOpType.Set }],
+        });
+        await admin.CreatePartitionsAsync([new PartitionsSpecification { Topic = "admin-writes", IncreaseTo = 4 }]);
+        Assert.True(await WaitUntilAsync(() => cluster.RunningServers.All(s =>
+            s.Metadata.TryGetTopic("admin-writes", out var t) && t.Partitions.Count == 4 && t.Configs.GetValueOrDefault("retention.ms") == "3600000")));
+
+        // Every replica hosts its partition with the altered config.
+        foreach (var server in cluster.RunningServers)
+        {
+            server.Metadata.TryGetTopic("admin-writes", out var topic);
+            foreach (var partition in topic.Partitions.Where(p => p.Replicas.Contains(server.NodeId)))
+            {
+                var hosted = server.ReplicaManager.GetPartition("admin-writes", partition.PartitionIndex);
+                Assert.NotNull(hosted);
+                Assert.Equal(3600000, hosted.Log.Config.RetentionMs);
+            }
+        }
+
+        await admin.DeleteTopicsAsync(["admin-writes"]);
+        Assert.True(await WaitUntilAsync(() => cluster.RunningServers.All(s =>
+            !s.Metadata.TryGetTopic("admin-writes", out _) && s.ReplicaManager.GetPartition("admin-writes", 0) is null)));
+    }
+
     private static async Task<bool> WaitUntilAsync(Func<bool> condition, TimeSpan? timeout = null)
     {
         var deadline = DateTime.UtcNow + (timeout ?? TimeSpan.FromSeconds(10));
