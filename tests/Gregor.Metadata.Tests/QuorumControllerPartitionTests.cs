@@ -119,6 +119,36 @@ public sealed class QuorumControllerPartitionTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task AutomaticBalancingHandsLeadershipBackToThePreferredReplica()
+    {
+        await using var controller = new QuorumController(
+            _quorum,
+            new QuorumControllerOptions { LeaderImbalanceCheckInterval = TimeSpan.FromSeconds(300), BrokerSessionTimeout = TimeSpan.FromHours(1) },
+            _time);
+        controller.CatchUp();
+        var (id, _) = await CreateAsync("t", 1, 2, 3);
+        await controller.BrokerHeartbeatAsync(1, _epochs[1], controller.Image.Offset, false, wantShutDown: true, CancellationToken.None);
+        var again = await controller.RegisterBrokerAsync(
+            new BrokerRegistrationRequestData(1, new Uuid(1, 8), [new BrokerEndpoint("PLAINTEXT", "localhost", 9091, 0)]), CancellationToken.None);
+        await controller.BrokerHeartbeatAsync(1, again.BrokerEpoch, controller.Image.Offset, false, false, CancellationToken.None);
+        var moved = controller.Image.TopicsByName["t"].Partitions[0];
+        Assert.Equal(2, moved.Leader);
+        Assert.Equal(ErrorCode.None, (await controller.AlterPartitionAsync(2, _epochs[2], id, 0, moved.LeaderEpoch, moved.PartitionEpoch, [2, 3, 1], CancellationToken.None)).ErrorCode);
+
+        controller.StartLeaderBalancing();
+        _time.Advance(TimeSpan.FromSeconds(299));
+        Assert.Equal(2, controller.Image.TopicsByName["t"].Partitions[0].Leader);
+        _time.Advance(TimeSpan.FromSeconds(1));
+        var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(5);
+        while (controller.Image.TopicsByName["t"].Partitions[0].Leader != 1 && DateTime.UtcNow < deadline)
+        {
+            await Task.Delay(10);
+        }
+
+        Assert.Equal((1, 2), (controller.Image.TopicsByName["t"].Partitions[0].Leader, controller.Image.TopicsByName["t"].Partitions[0].LeaderEpoch));
+    }
+
+    [Fact]
     public async Task UncleanElectionNeedsTheTopicsPermission()
     {
         await CreateAsync("t", 1, 2);
