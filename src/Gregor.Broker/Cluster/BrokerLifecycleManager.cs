@@ -17,6 +17,7 @@ public sealed class BrokerLifecycleManager : IAsyncDisposable
 {
     // While fenced the broker heartbeats quickly so it is unfenced as soon as it caught up.
     private static readonly TimeSpan FencedHeartbeatInterval = TimeSpan.FromMilliseconds(100);
+    private static readonly TimeSpan NoControllerGiveUp = TimeSpan.FromSeconds(1);
 
     private readonly ControllerChannel _channel;
     private readonly string _clusterId;
@@ -81,10 +82,26 @@ public sealed class BrokerLifecycleManager : IAsyncDisposable
         }
 
         using var cts = new CancellationTokenSource(timeout, _time);
+        var noControllerSince = (long?)null;
         try
         {
             while (true)
             {
+                // The last nodes of a stopping cluster have no quorum left to ask: do not wait it out.
+                if (!_channel.IsActive && !_channel.TryGetActiveController(out _, out _, out _))
+                {
+                    noControllerSince ??= _time.GetTimestamp();
+                    if (_time.GetElapsedTime(noControllerSince.Value) >= NoControllerGiveUp)
+                    {
+                        ClusterLog.ControlledShutdown(_logger, NodeId, "skipped: no active controller");
+                        return;
+                    }
+                }
+                else
+                {
+                    noControllerSince = null;
+                }
+
                 var result = await _channel.HeartbeatAsync(NodeId, epoch, _metadataOffset(), wantFence: false, wantShutDown: true, cts.Token).ConfigureAwait(false);
                 if (result.ErrorCode == ErrorCode.None && result.ShouldShutDown)
                 {

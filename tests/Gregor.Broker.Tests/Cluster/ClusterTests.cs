@@ -241,24 +241,53 @@ public sealed class ClusterTests
                 [new ConfigEntry { Name = "retention.ms", Value = "3600000", IncrementalOperation = AlterConfigOpType.Set }],
         });
         await admin.CreatePartitionsAsync([new PartitionsSpecification { Topic = "admin-writes", IncreaseTo = 4 }]);
+        // Every broker knows the four partitions and the altered config; every replica hosts its
+        // partitions with that config (applied just after the metadata is published).
         Assert.True(await WaitUntilAsync(() => cluster.RunningServers.All(s =>
-            s.Metadata.TryGetTopic("admin-writes", out var t) && t.Partitions.Count == 4 && t.Configs.GetValueOrDefault("retention.ms") == "3600000")));
-
-        // Every replica hosts its partition with the altered config.
-        foreach (var server in cluster.RunningServers)
-        {
-            server.Metadata.TryGetTopic("admin-writes", out var topic);
-            foreach (var partition in topic.Partitions.Where(p => p.Replicas.Contains(server.NodeId)))
-            {
-                var hosted = server.ReplicaManager.GetPartition("admin-writes", partition.PartitionIndex);
-                Assert.NotNull(hosted);
-                Assert.Equal(3600000, hosted.Log.Config.RetentionMs);
-            }
-        }
+            s.Metadata.TryGetTopic("admin-writes", out var t) && t.Partitions.Count == 4 && t.Configs.GetValueOrDefault("retention.ms") == "3600000"
+            && t.Partitions.Where(p => p.Replicas.Contains(s.NodeId))
+                .All(p => s.ReplicaManager.GetPartition("admin-writes", p.PartitionIndex)?.Log.Config.RetentionMs == 3600000))));
+        Assert.Equal(8, cluster.RunningServers.Sum(s => Enumerable.Range(0, 4).Count(p => s.ReplicaManager.GetPartition("admin-writes", p) is not null)));
 
         await admin.DeleteTopicsAsync(["admin-writes"]);
         Assert.True(await WaitUntilAsync(() => cluster.RunningServers.All(s =>
             !s.Metadata.TryGetTopic("admin-writes", out _) && s.ReplicaManager.GetPartition("admin-writes", 0) is null)));
+    }
+
+    [Fact]
+    public async Task TheWholeClusterRestartsFromItsMetadataLog()
+    {
+        await using var cluster = await InProcessCluster.StartAsync(3);
+        await cluster.WaitForBrokersAsync();
+        using (var admin = Clients.Admin(cluster.BootstrapServers))
+        {
+            await admin.CreateTopicsAsync([new TopicSpecification { Name = "durable", NumPartitions = 3, ReplicationFactor = 3 }]);
+        }
+
+        Assert.True(await WaitUntilAsync(() => cluster.RunningServers.All(s => s.Metadata.TryGetTopic("durable", out _))));
+        cluster.RunningServers[0].Metadata.TryGetTopic("durable", out var before);
+        var clusterId = cluster.RunningServers[0].Metadata.ClusterId;
+
+        // One by one down (the last ones without a quorum to talk to), then all up again.
+        foreach (var id in cluster.NodeIds)
+        {
+            await cluster.StopNodeAsync(id);
+        }
+
+        await Task.WhenAll(cluster.NodeIds.Select(cluster.StartNodeAsync));
+        await cluster.WaitForBrokersAsync(TimeSpan.FromSeconds(30));
+        await cluster.WaitForActiveControllerAsync();
+        foreach (var server in cluster.RunningServers)
+        {
+            Assert.Equal(clusterId, server.Metadata.ClusterId);
+            Assert.True(await WaitUntilAsync(() => server.Metadata.TryGetTopic("durable", out var t) && t.Partitions.All(p => p.LeaderId >= 0)));
+            server.Metadata.TryGetTopic("durable", out var after);
+            Assert.Equal(before.TopicId, after.TopicId);
+            Assert.Equal(3, after.Partitions.Count);
+        }
+
+        using var again = Clients.Admin(cluster.BootstrapServers);
+        await again.CreateTopicsAsync([new TopicSpecification { Name = "after-restart", NumPartitions = 1, ReplicationFactor = 3 }]);
     }
 
     private static async Task<bool> WaitUntilAsync(Func<bool> condition, TimeSpan? timeout = null)
