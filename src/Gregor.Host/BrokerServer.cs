@@ -128,7 +128,10 @@ public sealed class BrokerServer : IAsyncDisposable
             {
                 DefaultNumPartitions = config.GetInt("num.partitions"),
                 DefaultReplicationFactor = config.DefaultReplicationFactor,
-                BrokerSessionTimeout = TimeSpan.FromMilliseconds(config.GetInt("broker.session.timeout.ms")),
+                // A lone node's only broker lives in the controller's own process: a late heartbeat
+                // there is a scheduling hiccup, never a dead broker, and fencing it would only
+                // take every partition offline and bump its leader epoch.
+                BrokerSessionTimeout = clustered ? TimeSpan.FromMilliseconds(config.GetInt("broker.session.timeout.ms")) : TimeSpan.MaxValue,
                 SnapshotDirectory = Path.Combine(metadataLogDir, MetadataQuorumFactory.MetadataLogDirectoryName, "snapshots"),
                 MaxBytesBetweenSnapshots = config.GetLong("metadata.log.max.record.bytes.between.snapshots"),
                 AutoLeaderRebalanceEnable = config.GetBoolean("auto.leader.rebalance.enable"),

@@ -225,7 +225,7 @@ public sealed class InProcessCluster : IAsyncDisposable
             .AddSimpleConsole(o =>
             {
                 o.SingleLine = true;
-                o.TimestampFormat = $"HH:mm:ss.fff [node {nodeId}] ";
+                o.TimestampFormat = $"HH:mm:ss.fff '[node {nodeId}]' ";
             }));
     }
 }
