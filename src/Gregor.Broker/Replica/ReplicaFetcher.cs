@@ -403,7 +403,7 @@ internal sealed class ReplicaFetcher : IDisposable
         var localId = _replicaManager.LocalNodeId;
         var request = new FetchRequest
         {
-            ReplicaId = localId,
+            // From v15 the replica id travels in ReplicaState (KIP-903); the top-level field must stay default.
             ReplicaState = new FetchRequest.ReplicaStateData { ReplicaId = localId, ReplicaEpoch = -1 },
             MaxWaitMs = _config.FetchWaitMaxMs,
             MinBytes = _config.FetchMinBytes,

@@ -66,7 +66,7 @@ public sealed partial class ReplicaManager
 
     /// <summary>
     /// Moves the leader's high watermark to the smallest log end offset over the (maximal) ISR
-    /// members that are caught up, then wakes the consumers and acks=all produces it unblocks.
+    /// and the caught-up followers, then wakes the consumers and acks=all produces it unblocks.
     /// </summary>
     internal void MaybeAdvanceHighWatermark(Partition partition, long appendedBytes = 0)
     {
@@ -82,22 +82,14 @@ public sealed partial class ReplicaManager
             var leaderEndOffset = log.LogEndOffset;
             var newHighWatermark = leaderEndOffset;
             var now = NowMs;
-            foreach (var replicaId in partition.MaximalIsr)
+            var maximalIsr = partition.MaximalIsr;
+            foreach (var (replicaId, follower) in partition.Followers)
             {
-                if (replicaId == LocalNodeId)
+                // Kafka counts every ISR member (however far behind) and any caught-up follower
+                // about to join, so a replica being added never finds the high watermark past it.
+                if (follower.LogEndOffset < newHighWatermark && (maximalIsr.Contains(replicaId) || IsCaughtUp(follower, leaderEndOffset, now)))
                 {
-                    continue;
-                }
-
-                var follower = partition.GetFollower(replicaId);
-                if (follower is null)
-                {
-                    continue;
-                }
-
-                if (IsCaughtUp(follower, leaderEndOffset, now))
-                {
-                    newHighWatermark = Math.Min(newHighWatermark, follower.LogEndOffset);
+                    newHighWatermark = follower.LogEndOffset;
                 }
             }
 
