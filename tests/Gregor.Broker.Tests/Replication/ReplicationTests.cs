@@ -262,21 +262,21 @@ public sealed class ReplicationTests
         await WaitUntilAsync(() => cluster.Partition("diverge", 0).Isr.Order().SequenceEqual([1, 2, 3]), "old leader back in the ISR");
     }
 
-    private static async Task<(ErrorCode Error, long BaseOffset)> ProduceAsync(NodeClientPool clients, int port, string topic, string value, short acks, int timeoutMs)
+    internal static async Task<(ErrorCode Error, long BaseOffset)> ProduceAsync(NodeClientPool clients, int port, string topic, string value, short acks, int timeoutMs, int partition = 0)
     {
         var batch = new RecordBatchBuilder().Append(DateTimeOffset.UtcNow.ToUnixTimeMilliseconds(), null, Encoding.UTF8.GetBytes(value)).Build();
         var request = new ProduceRequest
         {
             Acks = acks,
             TimeoutMs = timeoutMs,
-            TopicData = [new ProduceRequest.TopicProduceData { Name = topic, PartitionData = [new ProduceRequest.PartitionProduceData { Index = 0, Records = batch }] }],
+            TopicData = [new ProduceRequest.TopicProduceData { Name = topic, PartitionData = [new ProduceRequest.PartitionProduceData { Index = partition, Records = batch }] }],
         };
         var response = await clients.SendAsync<ProduceResponse>("127.0.0.1", port, "produce", request, 9, TimeSpan.FromSeconds(10), CancellationToken.None);
-        var partition = Assert.Single(Assert.Single(response.Responses).PartitionResponses);
-        return ((ErrorCode)partition.ErrorCode, partition.BaseOffset);
+        var answer = Assert.Single(Assert.Single(response.Responses).PartitionResponses);
+        return ((ErrorCode)answer.ErrorCode, answer.BaseOffset);
     }
 
-    private static List<(long Offset, string Value)> ReadValues(Gregor.Storage.Log log, long from, long to)
+    internal static List<(long Offset, string Value)> ReadValues(Gregor.Storage.Log log, long from, long to)
     {
         using var read = log.Read(from, int.MaxValue, to, minOneBatch: true);
         var values = new List<(long, string)>();
@@ -295,7 +295,7 @@ public sealed class ReplicationTests
         return values;
     }
 
-    private static async Task WaitUntilAsync(Func<bool> condition, string what)
+    internal static async Task WaitUntilAsync(Func<bool> condition, string what)
     {
         var deadline = DateTime.UtcNow + Patience;
         while (!condition())
