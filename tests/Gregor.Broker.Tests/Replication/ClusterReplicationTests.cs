@@ -131,6 +131,44 @@ public sealed class ClusterReplicationTests
         Assert.Equal(1, leaderServer.LogManager.GetLog("e2e-min-isr", partition)!.LogEndOffset);
     }
 
+    [Fact]
+    public async Task AKilledFollowerIsShrunkOutOfTheIsrByTheLeaderAfterTheLagTimeAndRejoins()
+    {
+        // replica.lag.time.max.ms (1.5 s) well below broker.session.timeout.ms (InProcessCluster's
+        // 4 s): the leader's ISR shrink, not the controller's fencing, removes the killed follower.
+        var overrides = new Dictionary<string, string>(FastReplication) { ["replica.lag.time.max.ms"] = "1500", ["broker.session.timeout.ms"] = "20000" };
+        await using var cluster = await InProcessCluster.StartAsync(3, overrides);
+        await cluster.WaitForBrokersAsync();
+        await CreateTopicAsync(cluster, "e2e-lag", partitions: 1, minInsyncReplicas: 1);
+        var leader = Partition(cluster.RunningServers[0], "e2e-lag", 0).LeaderId;
+        var controller = await cluster.WaitForActiveControllerAsync();
+        var follower = cluster.NodeIds.First(id => id != leader && id != controller);
+        var leaderServer = cluster.Server(leader);
+        var port = leaderServer.BoundEndpoints[0].Port;
+        await using var clients = new NodeClientPool("test");
+        Assert.Equal((ErrorCode.None, 0L), await ReplicationTests.ProduceAsync(clients, port, "e2e-lag", "r0", acks: -1, timeoutMs: 5000));
+
+        await cluster.KillNodeAsync(follower);
+
+        // A follower with the leader's log end is caught up (Kafka's rule): the log must move on.
+        Assert.Equal((ErrorCode.None, 1L), await ReplicationTests.ProduceAsync(clients, port, "e2e-lag", "r1", acks: 1, timeoutMs: 5000));
+        var started = DateTime.UtcNow;
+        await ReplicationTests.WaitUntilAsync(() => !Partition(leaderServer, "e2e-lag", 0).Isr.Contains(follower), $"the leader shrinks node {follower} out of the ISR");
+        var elapsed = DateTime.UtcNow - started;
+        Assert.True(elapsed >= TimeSpan.FromMilliseconds(1000) && elapsed < TimeSpan.FromSeconds(10), $"ISR shrink after {elapsed.TotalMilliseconds:0} ms");
+        Assert.Equal(2, Partition(leaderServer, "e2e-lag", 0).Isr.Count);
+
+        // acks=all completes with the two left, and the HW moves past the killed follower.
+        Assert.Equal((ErrorCode.None, 2L), await ReplicationTests.ProduceAsync(clients, port, "e2e-lag", "r2", acks: -1, timeoutMs: 5000));
+        Assert.Equal(3, leaderServer.LogManager.GetLog("e2e-lag", 0)!.HighWatermark);
+
+        await cluster.StartNodeAsync(follower);
+        await ReplicationTests.WaitUntilAsync(() => Partition(leaderServer, "e2e-lag", 0).Isr.Contains(follower), $"node {follower} rejoins the ISR");
+        var log = cluster.Server(follower).LogManager.GetLog("e2e-lag", 0)!;
+        await ReplicationTests.WaitUntilAsync(() => log.HighWatermark == 3, "the restarted follower catches up");
+        Assert.Equal([(0L, "r0"), (1L, "r1"), (2L, "r2")], ReplicationTests.ReadValues(log, 0, 3));
+    }
+
     private static PartitionMetadata Partition(BrokerServer server, string topic, int partition) =>
         server.Metadata.TryGetTopic(topic, out var metadata) ? metadata.Partitions[partition] : throw new InvalidOperationException($"Node {server.NodeId} does not know {topic}.");
 

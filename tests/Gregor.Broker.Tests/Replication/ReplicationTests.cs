@@ -341,9 +341,9 @@ public sealed class ReplicationTests
         return values;
     }
 
-    internal static async Task WaitUntilAsync(Func<bool> condition, string what)
+    internal static async Task WaitUntilAsync(Func<bool> condition, string what, TimeSpan? patience = null)
     {
-        var deadline = DateTime.UtcNow + Patience;
+        var deadline = DateTime.UtcNow + (patience ?? Patience);
         while (!condition())
         {
             if (DateTime.UtcNow > deadline)
