@@ -308,6 +308,33 @@ public sealed class ReplicationTests
         Assert.Equal(Enumerable.Range(0, 20).Select(i => ((long)i, $"r{i}")), ReadValues(log, 0, 20));
     }
 
+    [Fact]
+    public async Task DeleteRecordsOnTheLeaderMovesTheFollowersLogStart()
+    {
+        await using var cluster = await ReplicationCluster.StartAsync();
+        cluster.CreateTopic("delete-records", [[1, 2, 3]], new Dictionary<string, string>());
+        using (var producer = new ProducerBuilder<string, string>(Clients.ProducerConfig(cluster.BootstrapServers)).Build())
+        {
+            for (var i = 0; i < 10; i++)
+            {
+                await producer.ProduceAsync(new TopicPartition("delete-records", 0), new Message<string, string> { Value = $"r{i}" });
+            }
+        }
+
+        using (var admin = Clients.Admin($"127.0.0.1:{cluster[1].Port}"))
+        {
+            var deleted = await admin.DeleteRecordsAsync([new TopicPartitionOffset("delete-records", 0, 4)]);
+            Assert.Equal(4, Assert.Single(deleted).Offset.Value);
+        }
+
+        foreach (var nodeId in new[] { 2, 3 })
+        {
+            var log = cluster[nodeId].Log("delete-records", 0);
+            await WaitUntilAsync(() => log.LogStartOffset == 4, $"node {nodeId}'s log start follows the leader's (is {log.LogStartOffset})");
+            Assert.Equal(10, log.LogEndOffset);
+        }
+    }
+
     internal static async Task<(ErrorCode Error, long BaseOffset)> ProduceAsync(NodeClientPool clients, int port, string topic, string value, short acks, int timeoutMs, int partition = 0)
     {
         var batch = new RecordBatchBuilder().Append(DateTimeOffset.UtcNow.ToUnixTimeMilliseconds(), null, Encoding.UTF8.GetBytes(value)).Build();
