@@ -2,6 +2,7 @@ using System.Runtime.InteropServices;
 using Gregor.Broker.Client;
 using Gregor.Protocol;
 using Gregor.Protocol.Messages;
+using Gregor.Protocol.Records;
 using Gregor.Storage;
 using Microsoft.Extensions.Logging;
 
@@ -497,6 +498,14 @@ internal sealed class ReplicaFetcher : IDisposable
 
             if (data.Records is { Length: > 0 } records)
             {
+                if (log.LogEndOffset == log.LogStartOffset && records.Length >= 8 && RecordBatch.BaseOffset(records.Span) is var firstOffset && firstOffset < log.LogEndOffset)
+                {
+                    // An empty log that starts inside the leader's first batch (the leader's log start
+                    // is mid-batch after DeleteRecords): start at the batch instead, as Kafka does on
+                    // UnexpectedAppendOffsetException.
+                    log.TruncateFullyAndStartAt(firstOffset);
+                }
+
                 var info = log.Append(MemoryMarshal.AsMemory(records), state.LeaderEpoch, AppendOrigin.Replication);
                 if (info.Error != ErrorCode.None)
                 {

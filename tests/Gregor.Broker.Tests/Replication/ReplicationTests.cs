@@ -335,6 +335,47 @@ public sealed class ReplicationTests
         }
     }
 
+    [Fact]
+    public async Task AFollowerBehindTheLeadersLogStartStartsOverAtIt()
+    {
+        await using var cluster = await ReplicationCluster.StartAsync();
+        cluster.CreateTopic("start-over", [[1, 2, 3]], new Dictionary<string, string>());
+        await cluster.StopNodeAsync(3, electNewLeaders: false);
+
+        // One batch of five records, then the leader's log start moves into the middle of it.
+        await using var clients = new NodeClientPool("test");
+        var builder = new RecordBatchBuilder();
+        for (var i = 0; i < 5; i++)
+        {
+            builder.Append(DateTimeOffset.UtcNow.ToUnixTimeMilliseconds(), null, Encoding.UTF8.GetBytes($"b{i}"));
+        }
+
+        var request = new ProduceRequest
+        {
+            Acks = 1,
+            TimeoutMs = 5000,
+            TopicData = [new ProduceRequest.TopicProduceData { Name = "start-over", PartitionData = [new ProduceRequest.PartitionProduceData { Index = 0, Records = builder.Build() }] }],
+        };
+        var produced = await clients.SendAsync<ProduceResponse>("127.0.0.1", cluster[1].Port, "produce", request, 9, TimeSpan.FromSeconds(10), CancellationToken.None);
+        Assert.Equal(0, Assert.Single(Assert.Single(produced.Responses).PartitionResponses).ErrorCode);
+        await WaitUntilAsync(() => cluster.Partition("start-over", 0).Isr.SequenceEqual([1, 2]), "node 3 leaves the ISR");
+        using (var admin = Clients.Admin($"127.0.0.1:{cluster[1].Port}"))
+        {
+            await admin.DeleteRecordsAsync([new TopicPartitionOffset("start-over", 0, 2)]);
+        }
+
+        Assert.Equal((ErrorCode.None, 5L), await ProduceAsync(clients, cluster[1].Port, "start-over", "after", acks: -1, timeoutMs: 5000));
+
+        // Node 3's log (empty, at 0) is below the leader's start (2): OFFSET_OUT_OF_RANGE, then it
+        // starts over at the batch holding offset 2 and its log start follows the leader's.
+        await cluster.StartNodeAsync(3);
+        var log = cluster[3].Log("start-over", 0);
+        await WaitUntilAsync(() => log.LogEndOffset == 6 && log.HighWatermark == 6 && log.LogStartOffset == 2,
+            $"node 3 starts over (start {log.LogStartOffset}, end {log.LogEndOffset}, HW {log.HighWatermark})");
+        Assert.Equal([(2L, "b2"), (3L, "b3"), (4L, "b4"), (5L, "after")], ReadValues(log, 2, 6).Where(v => v.Offset >= 2));
+        await WaitUntilAsync(() => cluster.Partition("start-over", 0).Isr.Order().SequenceEqual([1, 2, 3]), "node 3 rejoins the ISR");
+    }
+
     internal static async Task<(ErrorCode Error, long BaseOffset)> ProduceAsync(NodeClientPool clients, int port, string topic, string value, short acks, int timeoutMs, int partition = 0)
     {
         var batch = new RecordBatchBuilder().Append(DateTimeOffset.UtcNow.ToUnixTimeMilliseconds(), null, Encoding.UTF8.GetBytes(value)).Build();
