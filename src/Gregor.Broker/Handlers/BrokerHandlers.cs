@@ -14,6 +14,7 @@ public static class BrokerHandlers
             new ProduceHandler(broker),
             new FetchHandler(broker),
             new ListOffsetsHandler(broker),
+            new OffsetForLeaderEpochHandler(broker),
             new MetadataHandler(broker),
             new FindCoordinatorHandler(broker),
             new ApiVersionsHandler(() => registry!),
