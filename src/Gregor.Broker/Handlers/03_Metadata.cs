@@ -133,19 +133,19 @@ public sealed class MetadataHandler : ApiHandler<MetadataRequest>
     /// <summary>
     /// Internal topics are auto-created with their own settings, as Kafka's AutoTopicCreationManager
     /// does: the offsets and transaction topics are compacted, with their partition counts and
-    /// replication factors capped at the live broker count (so a single node can host them).
+    /// replication factors (not capped: while fewer brokers are alive creation fails, as in Kafka;
+    /// a lone node's defaults are 1, as Kafka's quickstart configuration sets them).
     /// </summary>
     private (int Partitions, short ReplicationFactor, IReadOnlyList<KeyValuePair<string, string?>> Configs) InternalTopicSettings(string name)
     {
         var settings = _broker.Settings;
-        var liveBrokers = Math.Max(1, _broker.Metadata.AliveBrokers.Count);
         switch (name)
         {
             case TopicNames.GroupMetadataTopicName:
-                return (settings.OffsetsTopicNumPartitions, (short)Math.Min(settings.OffsetsTopicReplicationFactor, liveBrokers),
+                return (settings.OffsetsTopicNumPartitions, settings.OffsetsTopicReplicationFactor,
                     [new("cleanup.policy", "compact"), new("compression.type", "producer"), new("segment.bytes", "104857600")]);
             case TopicNames.TransactionStateTopicName:
-                var factor = (short)Math.Min(settings.TransactionStateLogReplicationFactor, liveBrokers);
+                var factor = settings.TransactionStateLogReplicationFactor;
                 var minIsr = Math.Min(settings.TransactionStateLogMinIsr, (int)factor);
                 return (settings.TransactionStateLogNumPartitions, factor,
                     [new("cleanup.policy", "compact"), new("compression.type", "uncompressed"), new("segment.bytes", "104857600"),

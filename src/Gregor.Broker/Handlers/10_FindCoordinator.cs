@@ -66,22 +66,46 @@ public sealed class FindCoordinatorHandler : ApiHandler<FindCoordinatorRequest>
             return (ErrorCode.InvalidRequest, "The transactional id must not be empty.", -1, string.Empty, -1);
         }
 
+        var coordinatorId = _broker.NodeId;
         if (keyType == GroupKeyType)
         {
-            var error = await _broker.Groups.EnsureCoordinatorAsync(key, cancellationToken).ConfigureAwait(false);
-            if (error != ErrorCode.None)
+            // In a cluster the group's coordinator is the leader of its __consumer_offsets partition.
+            var leader = GroupPartitionLeader(key);
+            if (leader is null or -1 || leader == _broker.NodeId)
             {
-                return (error, "The coordinator is not available.", -1, string.Empty, -1);
+                var error = await _broker.Groups.EnsureCoordinatorAsync(key, cancellationToken).ConfigureAwait(false);
+                if (error != ErrorCode.None)
+                {
+                    return (error, "The coordinator is not available.", -1, string.Empty, -1);
+                }
+
+                leader = GroupPartitionLeader(key);
+            }
+
+            if (leader is { } found && found != _broker.NodeId)
+            {
+                coordinatorId = found;
             }
         }
 
-        var self = _broker.Metadata.AliveBrokers.FirstOrDefault(b => b.NodeId == _broker.NodeId);
-        var endpoint = self?.EndpointFor(context.Connection.ListenerName) ?? (self is { Endpoints.Count: > 0 } ? self.Endpoints[0] : null);
+        var node = _broker.Metadata.AliveBrokers.FirstOrDefault(b => b.NodeId == coordinatorId);
+        var endpoint = node?.EndpointFor(context.Connection.ListenerName) ?? (node is { Endpoints.Count: > 0 } ? node.Endpoints[0] : null);
         if (endpoint is null)
         {
             return (ErrorCode.CoordinatorNotAvailable, "The coordinator is not available.", -1, string.Empty, -1);
         }
 
-        return (ErrorCode.None, null, _broker.NodeId, endpoint.Host, endpoint.Port);
+        return (ErrorCode.None, null, coordinatorId, endpoint.Host, endpoint.Port);
+    }
+
+    private int? GroupPartitionLeader(string groupId)
+    {
+        if (!_broker.Metadata.TryGetTopic(Metadata.TopicNames.GroupMetadataTopicName, out var topic))
+        {
+            return null;
+        }
+
+        var index = _broker.Groups.Coordinator.PartitionFor(groupId);
+        return index < topic.Partitions.Count ? topic.Partitions[index].LeaderId : null;
     }
 }

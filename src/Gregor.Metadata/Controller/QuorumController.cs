@@ -234,6 +234,7 @@ public sealed partial class QuorumController : IAsyncDisposable
     {
         _quorum.Committed -= OnCommitted;
         _sessionTimer?.Dispose();
+        _rebalanceTimer?.Dispose();
         _writeLock.Dispose();
         return ValueTask.CompletedTask;
     }
