@@ -44,7 +44,7 @@ voters() {
 # How many brokers node n's Metadata lists (0 when it does not answer).
 brokers_seen() {
   command -v kcat >/dev/null || { echo "kcat is needed (apt-get install kcat)" >&2; exit 1; }
-  kcat -b "$HOST:$(client_port "$1")" -L -m 3 2>/dev/null | awk '/^ *[0-9]+ brokers:/ { print $1; found=1 } END { if (!found) print 0 }'
+  { kcat -b "$HOST:$(client_port "$1")" -L -m 3 2>/dev/null || true; } | awk '/^ *[0-9]+ brokers:/ { print $1; found=1 } END { if (!found) print 0 }'
 }
 
 host_dll() {
