@@ -113,7 +113,7 @@ public sealed class ClusterFailoverTests(ITestOutputHelper output)
             var watcher = Task.Run(() => WatchPartition(cluster.BootstrapServers, topic, seen, watching.Token));
 
             // Committed history: replicated to all three.
-            using (var producer = new ProducerBuilder<Null, string>(new ProducerConfig { BootstrapServers = cluster.BootstrapServers, Acks = Acks.All, BrokerAddressFamily = BrokerAddressFamily.V4 }).Build())
+            using (var producer = ClusterClients.Producer(new ProducerConfig { BootstrapServers = cluster.BootstrapServers, Acks = Acks.All, BrokerAddressFamily = BrokerAddressFamily.V4 }))
             {
                 for (var i = 0; i < 10; i++)
                 {
@@ -128,7 +128,7 @@ public sealed class ClusterFailoverTests(ITestOutputHelper output)
             cluster.Node(2).Pause();
             cluster.Node(3).Pause();
             var doomed = new List<long>();
-            using (var producer = new ProducerBuilder<Null, string>(new ProducerConfig { BootstrapServers = leader.BootstrapServers, Acks = Acks.Leader, BrokerAddressFamily = BrokerAddressFamily.V4, MessageTimeoutMs = 10_000 }).Build())
+            using (var producer = ClusterClients.Producer(new ProducerConfig { BootstrapServers = leader.BootstrapServers, Acks = Acks.Leader, BrokerAddressFamily = BrokerAddressFamily.V4, MessageTimeoutMs = 10_000 }))
             {
                 for (var i = 0; i < 5; i++)
                 {
@@ -147,7 +147,7 @@ public sealed class ClusterFailoverTests(ITestOutputHelper output)
             var after = await ClusterClients.WaitForPartitionsAsync(survivors, topic, ps => ps[0].Leader is 2 or 3, Recovery, "led by node 2 or 3");
             cluster.Log($"after failover: {after[0]}");
 
-            using (var producer = new ProducerBuilder<Null, string>(new ProducerConfig { BootstrapServers = survivors, Acks = Acks.All, BrokerAddressFamily = BrokerAddressFamily.V4, MessageTimeoutMs = 30_000 }).Build())
+            using (var producer = ClusterClients.Producer(new ProducerConfig { BootstrapServers = survivors, Acks = Acks.All, BrokerAddressFamily = BrokerAddressFamily.V4, MessageTimeoutMs = 30_000 }))
             {
                 for (var i = 0; i < 5; i++)
                 {
@@ -192,7 +192,7 @@ public sealed class ClusterFailoverTests(ITestOutputHelper output)
 
     private static void WatchPartition(string bootstrapServers, string topic, HashSet<string> seen, CancellationToken cancellationToken)
     {
-        using var consumer = new ConsumerBuilder<Ignore, string>(ClusterClients.ConsumerConfig(bootstrapServers)).Build();
+        using var consumer = ClusterClients.Consumer(bootstrapServers);
         consumer.Assign(new TopicPartitionOffset(topic, 0, Offset.Beginning));
         while (!cancellationToken.IsCancellationRequested)
         {
@@ -230,7 +230,7 @@ public sealed class ClusterFailoverTests(ITestOutputHelper output)
                 BrokerAddressFamily = BrokerAddressFamily.V4,
                 TopicMetadataRefreshIntervalMs = 1_000,
             };
-            using var producer = new ProducerBuilder<Null, string>(config).Build();
+            using var producer = ClusterClients.Producer(config);
             for (var i = 0; i < 5; i++)
             {
                 var result = await producer.ProduceAsync(new TopicPartition(topic, 0), new Message<Null, string> { Value = $"before-{i}" });

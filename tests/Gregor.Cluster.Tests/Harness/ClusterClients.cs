@@ -20,7 +20,16 @@ public static class ClusterClients
         SocketTimeoutMs = 5_000,
         // A killed broker should not hold up the admin client for long.
         ReconnectBackoffMaxMs = 1_000,
-    }).Build();
+    }).SetLogHandler(Quiet).Build();
+
+    /// <summary>A producer whose connection-refused chatter (brokers are killed on purpose) stays out of the test output.</summary>
+    public static IProducer<Null, string> Producer(ProducerConfig config) => new ProducerBuilder<Null, string>(config).SetLogHandler(Quiet).Build();
+
+    public static IConsumer<Ignore, string> Consumer(string bootstrapServers) => new ConsumerBuilder<Ignore, string>(ConsumerConfig(bootstrapServers)).SetLogHandler(Quiet).Build();
+
+    private static void Quiet<T>(T client, LogMessage message)
+    {
+    }
 
     public static ConsumerConfig ConsumerConfig(string bootstrapServers) => new()
     {
@@ -53,7 +62,7 @@ public static class ClusterClients
         }
 
         await admin.CreateTopicsAsync(
-            [new TopicSpecification { Name = topic, ReplicasAssignments = replicas, Configs = configs is null ? null : new Dictionary<string, string>(configs) }],
+            [new TopicSpecification { Name = topic, NumPartitions = -1, ReplicationFactor = -1, ReplicasAssignments = replicas, Configs = configs is null ? null : new Dictionary<string, string>(configs) }],
             new CreateTopicsOptions { RequestTimeout = TimeSpan.FromSeconds(15) }).ConfigureAwait(false);
     }
 
@@ -126,7 +135,7 @@ public static class ClusterClients
     /// </summary>
     public static SortedDictionary<long, string> ReadPartition(string bootstrapServers, string topic, int partition, TimeSpan timeout)
     {
-        using var consumer = new ConsumerBuilder<Ignore, string>(ConsumerConfig(bootstrapServers)).Build();
+        using var consumer = Consumer(bootstrapServers);
         var tp = new TopicPartition(topic, partition);
         var high = consumer.QueryWatermarkOffsets(tp, TimeSpan.FromSeconds(10)).High.Value;
         var records = new SortedDictionary<long, string>();

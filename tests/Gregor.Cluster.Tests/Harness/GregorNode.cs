@@ -13,6 +13,7 @@ namespace Gregor.Cluster.Tests.Harness;
 public sealed partial class GregorNode
 {
     private const int TailLines = 60;
+    private const int MaxTailLineLength = 400;
     private readonly ConcurrentQueue<string> _tail = new();
     private readonly Lock _logLock = new();
     private readonly string _logPath;
@@ -165,14 +166,22 @@ public sealed partial class GregorNode
         }
 
         var tagged = $"[node {NodeId}#{incarnation}] {line}";
-        _tail.Enqueue(tagged);
+        // Stack traces come on one line with the console logger's single-line format.
+        _tail.Enqueue(tagged.Length > MaxTailLineLength ? string.Concat(tagged.AsSpan(0, MaxTailLineLength), " …") : tagged);
         while (_tail.Count > TailLines && _tail.TryDequeue(out _))
         {
         }
 
         lock (_logLock)
         {
-            File.AppendAllText(_logPath, tagged + "\n");
+            try
+            {
+                File.AppendAllText(_logPath, tagged + "\n");
+            }
+            catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+            {
+                // Output that arrives after the cluster deleted its directory is dropped.
+            }
         }
     }
 

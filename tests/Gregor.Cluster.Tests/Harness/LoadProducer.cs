@@ -45,7 +45,7 @@ public sealed class LoadProducer : IAsyncDisposable
             BrokerAddressFamily = BrokerAddressFamily.V4,
         };
         configure?.Invoke(config);
-        _producer = new ProducerBuilder<Null, string>(config).Build();
+        _producer = ClusterClients.Producer(config);
         _topic = topic;
         _partitions = partitions;
         _interval = interval;
