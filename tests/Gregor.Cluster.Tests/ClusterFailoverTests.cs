@@ -304,7 +304,10 @@ public sealed class ClusterFailoverTests(ITestOutputHelper output)
             {
                 try
                 {
-                    await ClusterClients.CreateTopicAsync(survivors, "after-election", 3, 2);
+                    // A fresh admin client per attempt with a short timeout: librdkafka sends
+                    // CreateTopics to the controller its last Metadata named, and waits for that
+                    // node (dead here) rather than asking again.
+                    await ClusterClients.CreateTopicAsync(survivors, "after-election", 3, 2, timeout: TimeSpan.FromSeconds(2));
                     created = true;
                     break;
                 }

@@ -44,12 +44,12 @@ public static class ClusterClients
         ReconnectBackoffMaxMs = 1_000,
     };
 
-    public static async Task CreateTopicAsync(string bootstrapServers, string topic, int partitions, short replicationFactor, IDictionary<string, string>? configs = null)
+    public static async Task CreateTopicAsync(string bootstrapServers, string topic, int partitions, short replicationFactor, IDictionary<string, string>? configs = null, TimeSpan? timeout = null)
     {
         using var admin = Admin(bootstrapServers);
         await admin.CreateTopicsAsync(
             [new TopicSpecification { Name = topic, NumPartitions = partitions, ReplicationFactor = replicationFactor, Configs = configs is null ? null : new Dictionary<string, string>(configs) }],
-            new CreateTopicsOptions { RequestTimeout = TimeSpan.FromSeconds(15) }).ConfigureAwait(false);
+            new CreateTopicsOptions { RequestTimeout = timeout ?? TimeSpan.FromSeconds(15) }).ConfigureAwait(false);
     }
 
     public static async Task CreateTopicAsync(string bootstrapServers, string topic, IReadOnlyList<IReadOnlyList<int>> assignment, IDictionary<string, string>? configs = null)
@@ -62,7 +62,7 @@ public static class ClusterClients
         }
 
         await admin.CreateTopicsAsync(
-            [new TopicSpecification { Name = topic, NumPartitions = -1, ReplicationFactor = -1, ReplicasAssignments = replicas, Configs = configs is null ? null : new Dictionary<string, string>(configs) }],
+            [new TopicSpecification { Name = topic, NumPartitions = assignment.Count, ReplicationFactor = -1, ReplicasAssignments = replicas, Configs = configs is null ? null : new Dictionary<string, string>(configs) }],
             new CreateTopicsOptions { RequestTimeout = TimeSpan.FromSeconds(15) }).ConfigureAwait(false);
     }
 

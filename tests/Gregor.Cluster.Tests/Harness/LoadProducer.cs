@@ -161,7 +161,7 @@ public sealed class LoadProducer : IAsyncDisposable
             {
                 if (acks[i].Offset <= acks[i - 1].Offset)
                 {
-                    throw new InvalidOperationException($"partition {p}: record {acks[i].Sequence} acknowledged at offset {acks[i].Offset}, not after record {acks[i - 1].Sequence} at {acks[i - 1].Offset}");
+                    throw new InvalidOperationException($"partition {p}: record {acks[i].Sequence} acknowledged at offset {acks[i].Offset}, not after record {acks[i - 1].Sequence} at {acks[i - 1].Offset}; {Context(log, acks, acks[i].Offset)}");
                 }
             }
 
@@ -176,7 +176,7 @@ public sealed class LoadProducer : IAsyncDisposable
 
                 if (sequence < previous)
                 {
-                    throw new InvalidOperationException($"partition {p}: order broken at offset {offset}: record {sequence} after record {previous}");
+                    throw new InvalidOperationException($"partition {p}: order broken at offset {offset}: record {sequence} after record {previous}; {Context(log, acks, offset)}");
                 }
 
                 previous = sequence;
@@ -186,6 +186,15 @@ public sealed class LoadProducer : IAsyncDisposable
         }
 
         return string.Join("; ", summary);
+    }
+
+    /// <summary>The log and the acknowledgements around an offset, for a failure message.</summary>
+    private static string Context(SortedDictionary<long, string> log, IReadOnlyList<Ack> acks, long offset)
+    {
+        var window = log.Where(e => e.Key >= offset - 5 && e.Key <= offset + 5).Select(e => $"{e.Key}={e.Value}");
+        var sequences = log.Where(e => e.Key >= offset - 5 && e.Key <= offset + 5).Select(e => Parse(e.Value).Sequence).ToHashSet();
+        var acked = acks.Where(a => sequences.Contains(a.Sequence)).Select(a => $"{a.Sequence}@{a.Offset} ({a.At.TotalSeconds:F2} s)");
+        return $"log around it: [{string.Join(", ", window)}]; acknowledgements of those records: [{string.Join(", ", acked)}]";
     }
 
     private static string FirstLast(SortedDictionary<long, string> log) => log.Count == 0 ? "none" : $"{log.Keys.First()}..{log.Keys.Last()}";
