@@ -127,6 +127,10 @@ public sealed class ClusterFailoverTests(ITestOutputHelper output)
             // leader's log gets these, above the high watermark.
             cluster.Node(2).Pause();
             cluster.Node(3).Pause();
+            // A follower's fetch already waiting at the leader would carry the next records into
+            // its socket buffer, to be appended once it resumes: let those long polls expire
+            // (replica.fetch.wait.max.ms, 500 ms) before writing.
+            await Task.Delay(TimeSpan.FromSeconds(2));
             var doomed = new List<long>();
             using (var producer = ClusterClients.Producer(new ProducerConfig { BootstrapServers = leader.BootstrapServers, Acks = Acks.Leader, BrokerAddressFamily = BrokerAddressFamily.V4, MessageTimeoutMs = 10_000 }))
             {
