@@ -43,6 +43,7 @@ public sealed class BrokerServer : IAsyncDisposable
     private ControllerChannel? _channel;
     private BrokerLifecycleManager? _brokerLifecycle;
     private bool _clustered;
+    private volatile bool _skipControlledShutdown;
     private ReplicaManager? _replicaManager;
     private TransactionCoordinator? _transactions;
     private SocketServer? _socketServer;
@@ -187,7 +188,11 @@ public sealed class BrokerServer : IAsyncDisposable
 
             HostLog.TopicsRecovered(_logger, metadata.Topics.Count, string.Join(", ", metadata.Topics.Select(t => t.Name).Order(StringComparer.Ordinal)));
 
-            var producerIds = new ProducerIdManager(config.LogDirs[0]);
+            // A lone node keeps its producer id block in a file; cluster members get theirs from
+            // the controller so ids stay unique across brokers.
+            var producerIds = clustered
+                ? new ProducerIdManager(() => channel.AllocateProducerIdsAsync(CancellationToken.None).GetAwaiter().GetResult())
+                : new ProducerIdManager(config.LogDirs[0]);
             var transactions = _transactions = new TransactionCoordinator(producerIds, replicaManager, _timeProvider,
                 _loggerFactory.CreateLogger<TransactionCoordinator>(), config.GetInt("transaction.max.timeout.ms"),
                 config.GetInt("transaction.abort.timed.out.transaction.cleanup.interval.ms"),
@@ -274,6 +279,16 @@ public sealed class BrokerServer : IAsyncDisposable
         }
     }
 
+    /// <summary>
+    /// Stops without a controlled shutdown: the cluster sees what it sees of a killed broker (no
+    /// goodbye; its leaderships stay until its session expires), though the logs still close cleanly.
+    /// </summary>
+    public Task StopWithoutControlledShutdownAsync(CancellationToken cancellationToken = default)
+    {
+        _skipControlledShutdown = true;
+        return StopAsync(cancellationToken);
+    }
+
     private async Task StopCoreAsync(CancellationToken cancellationToken)
     {
         if (_stopped)
@@ -286,7 +301,7 @@ public sealed class BrokerServer : IAsyncDisposable
         {
             // Controlled shutdown (a cluster member only: a lone node has nobody to hand its
             // leaderships to, and a leaderless detour would only bump every leader epoch).
-            if (_clustered && Config.GetBoolean("controlled.shutdown.enable"))
+            if (_clustered && !_skipControlledShutdown && Config.GetBoolean("controlled.shutdown.enable"))
             {
                 await brokerLifecycle.ControlledShutdownAsync(ControlledShutdownTimeout).ConfigureAwait(false);
             }
@@ -342,7 +357,7 @@ public sealed class BrokerServer : IAsyncDisposable
     private static string FormatHostPort(ListenerConfig listener) =>
         listener.Host.Contains(':', StringComparison.Ordinal) ? $"[{listener.Host}]:{listener.Port}" : $"{listener.Host}:{listener.Port}";
 
-    private static void ApplyTopicChange(ReplicaManager replicaManager, TopicMetadata? removed, TopicMetadata? added)
+    private void ApplyTopicChange(ReplicaManager replicaManager, TopicMetadata? removed, TopicMetadata? added)
     {
         try
         {
@@ -362,7 +377,7 @@ public sealed class BrokerServer : IAsyncDisposable
         {
             // The metadata change stands (as a controller's would); the partitions it could
             // not open answer errors until a restart opens them again.
-            HostLog.ApplyTopicFailed(NullLogger.Instance, e, (added ?? removed)!.Name);
+            HostLog.ApplyTopicFailed(_logger, e, (added ?? removed)!.Name);
         }
     }
 

@@ -95,6 +95,20 @@ public sealed class InProcessCluster : IAsyncDisposable
         }
     }
 
+    /// <summary>
+    /// Stops one node without a controlled shutdown, as a killed broker: its leaderships and ISR
+    /// places stay until its session (<c>broker.session.timeout.ms</c>) expires.
+    /// </summary>
+    public async Task KillNodeAsync(int nodeId)
+    {
+        if (_servers.TryGetValue(nodeId, out var server) && server is not null)
+        {
+            _servers[nodeId] = null;
+            await server.StopWithoutControlledShutdownAsync().ConfigureAwait(false);
+            await server.DisposeAsync().ConfigureAwait(false);
+        }
+    }
+
     /// <summary>Starts a stopped node again on its data directory and ports.</summary>
     public async Task StartNodeAsync(int nodeId)
     {

@@ -275,6 +275,50 @@ public sealed class ControllerChannel : IAlterPartitionChannel
                 data.Isr.ToArray()));
     }
 
+    /// <summary>
+    /// The next block of producer ids for this broker from the active controller (retried while
+    /// the controller moves); throws <see cref="ControllerNotAvailableException"/> when none answers.
+    /// </summary>
+    public async Task<(long Start, int Size)> AllocateProducerIdsAsync(CancellationToken cancellationToken)
+    {
+        var error = ErrorCode.NotController;
+        for (var attempt = 0; attempt < 10; attempt++)
+        {
+            if (IsActive)
+            {
+                var block = await Controller.AllocateProducerIdsAsync(NodeId, BrokerEpoch, cancellationToken).ConfigureAwait(false);
+                if (block.ErrorCode == ErrorCode.None)
+                {
+                    return (block.FirstProducerId, block.Size);
+                }
+
+                error = block.ErrorCode;
+            }
+            else
+            {
+                try
+                {
+                    var response = await SendAsync<AllocateProducerIdsResponse>(
+                        new AllocateProducerIdsRequest { BrokerId = NodeId, BrokerEpoch = BrokerEpoch }, 0, cancellationToken).ConfigureAwait(false);
+                    if (response.ErrorCode == 0)
+                    {
+                        return (response.ProducerIdStart, response.ProducerIdLen);
+                    }
+
+                    error = (ErrorCode)response.ErrorCode;
+                }
+                catch (ControllerNotAvailableException)
+                {
+                    error = ErrorCode.NotController;
+                }
+            }
+
+            await Task.Delay(RetryBackoff * (attempt + 1), _time, cancellationToken).ConfigureAwait(false);
+        }
+
+        throw new ControllerNotAvailableException($"No producer id block from the controller: {error}.");
+    }
+
     /// <summary>Creates a topic through the active controller (another node) with explicit assignments.</summary>
     public async Task<(ErrorCode ErrorCode, string? Message, Uuid TopicId)> CreateTopicRemotelyAsync(
         string name, IReadOnlyList<IReadOnlyList<int>> replicaAssignment, IReadOnlyDictionary<string, string> configs, CancellationToken cancellationToken)

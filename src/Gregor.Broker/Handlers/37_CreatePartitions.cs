@@ -30,6 +30,12 @@ public sealed class CreatePartitionsHandler : ApiHandler<CreatePartitionsRequest
             return forwarded;
         }
 
+        if (_controller is not null)
+        {
+            // Placement and checks below read this node's image: let it hold every committed entry.
+            await _controller.Controller.CatchUpAsync(cancellationToken).ConfigureAwait(false);
+        }
+
         return await HandleLocally(context, request, cancellationToken).ConfigureAwait(false);
     }
 

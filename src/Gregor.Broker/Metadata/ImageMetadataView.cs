@@ -136,26 +136,43 @@ public sealed class ImageMetadataView : IMetadataView, ITopicMetadataWriter
     {
         using var cts = new CancellationTokenSource(RemoteCreateTimeout);
         var (error, message, topicId) = remote(name, replicaAssignment, configs, cts.Token).GetAwaiter().GetResult();
+        if (error == ErrorCode.TopicAlreadyExists)
+        {
+            // Another broker created it a moment ago: callers look again, so let this image have it first.
+            WaitForPublish(() => TryGetTopic(name, out _), cts.Token);
+        }
+
         if (error != ErrorCode.None)
         {
             throw new TopicMetadataException(error, message ?? error.ToString());
         }
 
+        if (!WaitForPublish(() => TryGetTopic(topicId, out _), cts.Token) || !TryGetTopic(topicId, out var topic))
+        {
+            throw new TopicMetadataException(ErrorCode.RequestTimedOut, $"Topic '{name}' was created but has not reached this broker's metadata yet.");
+        }
+
+        return topic;
+    }
+
+    /// <summary>Waits until <paramref name="condition"/> holds after some publication; false when cancelled first.</summary>
+    private bool WaitForPublish(Func<bool> condition, CancellationToken cancellationToken)
+    {
         while (true)
         {
             var published = Volatile.Read(ref _published).Task;
-            if (TryGetTopic(topicId, out var topic))
+            if (condition())
             {
-                return topic;
+                return true;
             }
 
             try
             {
-                published.WaitAsync(cts.Token).GetAwaiter().GetResult();
+                published.WaitAsync(cancellationToken).GetAwaiter().GetResult();
             }
             catch (OperationCanceledException)
             {
-                throw new TopicMetadataException(ErrorCode.RequestTimedOut, $"Topic '{name}' was created but has not reached this broker's metadata yet.");
+                return false;
             }
         }
     }

@@ -51,6 +51,9 @@ public sealed class Partition
     /// <summary>An ISR change sent to the controller and not yet answered (Kafka's pending ISR state).</summary>
     public IReadOnlyList<int>? PendingIsr { get; internal set; }
 
+    /// <summary>After a refused or failed ISR change, none is proposed again before this time (ms).</summary>
+    internal long IsrRetryNotBeforeMs { get; set; }
+
     /// <summary>Where the current leader epoch begins in this log (the log end offset when this node became leader).</summary>
     public long LeaderEpochStartOffset { get; internal set; } = -1;
 

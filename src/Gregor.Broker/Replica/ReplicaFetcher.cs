@@ -507,6 +507,14 @@ internal sealed class ReplicaFetcher : IDisposable
 
             // The follower's high watermark is the leader's, never above what we hold.
             log.HighWatermark = Math.Min(data.HighWatermark, log.LogEndOffset);
+
+            // DeleteRecords and retention on the leader move the followers' log start too (Kafka's
+            // maybeIncrementLogStartOffset), within what the follower has committed.
+            if (data.LogStartOffset > log.LogStartOffset)
+            {
+                log.DeleteRecordsBefore(Math.Min(data.LogStartOffset, log.HighWatermark));
+            }
+
             return true;
         }
     }

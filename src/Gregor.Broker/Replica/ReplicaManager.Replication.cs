@@ -144,7 +144,7 @@ public sealed partial class ReplicaManager
     // current leader epoch (so it holds everything this leader committed).
     private void MaybeExpandIsrLocked(Partition partition, int replicaId, FollowerState follower)
     {
-        if (partition.PendingIsr is not null || partition.Isr.Contains(replicaId))
+        if (partition.PendingIsr is not null || partition.Isr.Contains(replicaId) || NowMs < partition.IsrRetryNotBeforeMs)
         {
             return;
         }
@@ -176,7 +176,7 @@ public sealed partial class ReplicaManager
 
                 lock (partition)
                 {
-                    if (!partition.IsLeader || partition.PendingIsr is not null)
+                    if (!partition.IsLeader || partition.PendingIsr is not null || now < partition.IsrRetryNotBeforeMs)
                     {
                         continue;
                     }
@@ -255,7 +255,9 @@ public sealed partial class ReplicaManager
                     return;
                 }
 
+                // Refused (INELIGIBLE_REPLICA, ...) or unanswered: try again later, not on every fetch.
                 partition.PendingIsr = null;
+                partition.IsrRetryNotBeforeMs = NowMs + (_replicaConfig?.FetchBackoffMs ?? 1000);
             }
         }
 

@@ -220,7 +220,9 @@ public sealed partial class ReplicaManager : IDisposable
         Volatile.Write(ref _shuttingDown, true);
         foreach (var partition in _partitions.Values)
         {
-            partition.WakeWaiters();
+            // acks=all produces parked for replication answer NOT_LEADER_OR_FOLLOWER: the client
+            // retries on the partition's next leader instead of waiting out its timeout.
+            partition.OnLeadershipLost();
         }
     }
 

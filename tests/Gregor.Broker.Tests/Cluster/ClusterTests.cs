@@ -114,6 +114,167 @@ public sealed class ClusterTests
         }
         while (DateTime.UtcNow < deadline);
         Assert.Equal(0, error);
+
+        // Every broker names the same coordinators: the leaders of the keys' internal partitions.
+        var groupCoordinators = new HashSet<int>();
+        var transactionCoordinators = new HashSet<int>();
+        foreach (var each in cluster.RunningServers)
+        {
+            await using var direct = await NodeConnection.ConnectAsync("127.0.0.1", each.BoundEndpoints[0].Port, "test", TimeSpan.FromSeconds(5), CancellationToken.None);
+            var group = await FindCoordinatorAsync(direct, "some-group");
+            Assert.Equal(0, group.ErrorCode);
+            groupCoordinators.Add(group.NodeId);
+            var transaction = await direct.SendAsync<FindCoordinatorResponse>(
+                new FindCoordinatorRequest { Key = "some-transaction", KeyType = 1 }, 3, TimeSpan.FromSeconds(10), CancellationToken.None);
+            Assert.Equal(0, transaction.ErrorCode);
+            transactionCoordinators.Add(transaction.NodeId);
+        }
+
+        Assert.True(server.Metadata.TryGetTopic("__transaction_state", out var transactionState));
+        Assert.Equal(3, transactionState.ReplicationFactor);
+        var expected = transactionState.Partitions[Gregor.Broker.Transactions.ReplicaTransactionStateLog.PartitionFor("some-transaction", transactionState.Partitions.Count)].LeaderId;
+        Assert.Equal([expected], transactionCoordinators);
+        Assert.Single(groupCoordinators);
+    }
+
+    [Fact]
+    public async Task ControlledShutdownMovesLeadershipAwayAndAKilledBrokerIsFencedAfterItsSession()
+    {
+        await using var cluster = await InProcessCluster.StartAsync(3);
+        await cluster.WaitForBrokersAsync();
+        using (var admin = Clients.Admin(cluster.BootstrapServers))
+        {
+            await admin.CreateTopicsAsync([new TopicSpecification { Name = "moving", NumPartitions = 3, ReplicationFactor = 3 }]);
+        }
+
+        var controller = await cluster.WaitForActiveControllerAsync();
+        var leaving = cluster.NodeIds.First(id => id != controller);
+        var observer = cluster.Server(controller);
+        Assert.True(await WaitUntilAsync(() => observer.Metadata.TryGetTopic("moving", out _)));
+        observer.Metadata.TryGetTopic("moving", out var before);
+        Assert.Contains(before.Partitions, p => p.LeaderId == leaving);
+
+        // The stop returns after the controller moved the leaderships away: no waiting here.
+        await cluster.StopNodeAsync(leaving);
+        observer.Metadata.TryGetTopic("moving", out var after);
+        foreach (var (old, now) in before.Partitions.Zip(after.Partitions))
+        {
+            Assert.NotEqual(leaving, now.LeaderId);
+            Assert.DoesNotContain(leaving, now.Isr);
+            Assert.Equal(old.LeaderId == leaving ? old.LeaderEpoch + 1 : old.LeaderEpoch, now.LeaderEpoch);
+        }
+
+        Assert.DoesNotContain(observer.Metadata.AliveBrokers, b => b.NodeId == leaving);
+
+        // A preferred election cannot hand the partitions back while that broker is away.
+        using (var admin = Clients.Admin(observer.BootstrapServers))
+        {
+            var moved = after.Partitions.Where(p => before.Partitions[p.PartitionIndex].LeaderId == leaving)
+                .Select(p => new TopicPartition("moving", p.PartitionIndex)).ToList();
+            var failure = await Assert.ThrowsAsync<ElectLeadersException>(() => admin.ElectLeadersAsync(ElectionType.Preferred, moved));
+            Assert.All(failure.Results.TopicPartitions, r => Assert.Equal(Confluent.Kafka.ErrorCode.PreferredLeaderNotAvailable, r.Error.Code));
+        }
+
+        // The broker comes back (registered and unfenced again); then another one is killed (no
+        // controlled shutdown): it keeps its places until broker.session.timeout.ms (4 s here).
+        await cluster.StartNodeAsync(leaving);
+        await cluster.WaitForBrokersAsync();
+        var killed = cluster.NodeIds.First(id => id != controller && id != leaving);
+        await cluster.KillNodeAsync(killed);
+        Assert.Contains(observer.Metadata.AliveBrokers, b => b.NodeId == killed);
+        Assert.True(await WaitUntilAsync(() => observer.Metadata.AliveBrokers.All(b => b.NodeId != killed), TimeSpan.FromSeconds(15)));
+        observer.Metadata.TryGetTopic("moving", out var fenced);
+        Assert.All(fenced.Partitions, p =>
+        {
+            Assert.NotEqual(killed, p.LeaderId);
+            Assert.NotEqual(-1, p.LeaderId);
+            Assert.DoesNotContain(killed, p.Isr);
+        });
+    }
+
+    [Fact]
+    public async Task PreferredElectionsThroughAnyBrokerReportThatNoneIsNeeded()
+    {
+        await using var cluster = await InProcessCluster.StartAsync(3);
+        await cluster.WaitForBrokersAsync();
+        using var admin = Clients.Admin(cluster.BootstrapServers);
+        await admin.CreateTopicsAsync([new TopicSpecification { Name = "balanced", NumPartitions = 3, ReplicationFactor = 3 }]);
+        foreach (var server in cluster.RunningServers)
+        {
+            using var direct = Clients.Admin(server.BootstrapServers);
+            var failure = await Assert.ThrowsAsync<ElectLeadersException>(() =>
+                direct.ElectLeadersAsync(ElectionType.Preferred, [new TopicPartition("balanced", 0), new TopicPartition("balanced", 2)]));
+            Assert.Equal(2, failure.Results.TopicPartitions.Count);
+            Assert.All(failure.Results.TopicPartitions, r => Assert.Equal(Confluent.Kafka.ErrorCode.ElectionNotNeeded, r.Error.Code));
+        }
+
+        // Producer ids come in blocks from the controller (AllocateProducerIds): unique cluster-wide.
+        var ids = new List<long>();
+        foreach (var server in cluster.RunningServers)
+        {
+            await using var connection = await NodeConnection.ConnectAsync("127.0.0.1", server.BoundEndpoints[0].Port, "test", TimeSpan.FromSeconds(5), CancellationToken.None);
+            for (var i = 0; i < 2; i++)
+            {
+                var response = await connection.SendAsync<InitProducerIdResponse>(
+                    new InitProducerIdRequest { TransactionalId = null, TransactionTimeoutMs = 60000 }, 4, TimeSpan.FromSeconds(10), CancellationToken.None);
+                Assert.Equal(0, response.ErrorCode);
+                ids.Add(response.ProducerId);
+            }
+        }
+
+        Assert.Equal(6, ids.Distinct().Count());
+    }
+
+    [Fact]
+    public async Task AdminWritesThroughABrokerThatIsNotTheControllerReachEveryBroker()
+    {
+        await using var cluster = await InProcessCluster.StartAsync(3);
+        await cluster.WaitForBrokersAsync();
+        var controller = await cluster.WaitForActiveControllerAsync();
+        var other = cluster.RunningServers.First(s => s.NodeId != controller);
+        using var admin = Clients.Admin(other.BootstrapServers);
+
+        await admin.CreateTopicsAsync([new TopicSpecification { Name = "admin-writes", NumPartitions = 2, ReplicationFactor = 2 }]);
+        await admin.IncrementalAlterConfigsAsync(new Dictionary<ConfigResource, List<ConfigEntry>>
+        {
+            [new ConfigResource { Type = ResourceType.Topic, Name = "admin-writes" }] =
+                [new ConfigEntry { Name = "retention.ms", Value = "3600000", IncrementalOperation = AlterConfigOpType.Set }],
+        });
+        await admin.CreatePartitionsAsync([new PartitionsSpecification { Topic = "admin-writes", IncreaseTo = 4 }]);
+        Assert.True(await WaitUntilAsync(() => cluster.RunningServers.All(s =>
+            s.Metadata.TryGetTopic("admin-writes", out var t) && t.Partitions.Count == 4 && t.Configs.GetValueOrDefault("retention.ms") == "3600000")));
+
+        // Every replica hosts its partition with the altered config.
+        foreach (var server in cluster.RunningServers)
+        {
+            server.Metadata.TryGetTopic("admin-writes", out var topic);
+            foreach (var partition in topic.Partitions.Where(p => p.Replicas.Contains(server.NodeId)))
+            {
+                var hosted = server.ReplicaManager.GetPartition("admin-writes", partition.PartitionIndex);
+                Assert.NotNull(hosted);
+                Assert.Equal(3600000, hosted.Log.Config.RetentionMs);
+            }
+        }
+
+        await admin.DeleteTopicsAsync(["admin-writes"]);
+        Assert.True(await WaitUntilAsync(() => cluster.RunningServers.All(s =>
+            !s.Metadata.TryGetTopic("admin-writes", out _) && s.ReplicaManager.GetPartition("admin-writes", 0) is null)));
+    }
+
+    private static async Task<bool> WaitUntilAsync(Func<bool> condition, TimeSpan? timeout = null)
+    {
+        var deadline = DateTime.UtcNow + (timeout ?? TimeSpan.FromSeconds(10));
+        while (!condition())
+        {
+            if (DateTime.UtcNow > deadline)
+            {
+                return false;
+            }
+
+            await Task.Delay(50);
+        }
+
+        return true;
     }
 
     private static Task<FindCoordinatorResponse> FindCoordinatorAsync(NodeConnection connection, string group) =>

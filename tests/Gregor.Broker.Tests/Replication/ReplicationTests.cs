@@ -246,6 +246,20 @@ public sealed class ReplicationTests
             Assert.Equal(["committed-0", "committed-1", "committed-2"], seen);
         }
 
+        // ListOffsets latest: a consumer (replica id -1) gets the high watermark, the debugging id
+        // (-2, as Kafka's tools use) the log end offset.
+        foreach (var (replicaId, expected) in new[] { (-1, 3L), (-2, 7L) })
+        {
+            var listOffsets = new ListOffsetsRequest
+            {
+                ReplicaId = replicaId,
+                Topics = [new ListOffsetsRequest.ListOffsetsTopic { Name = "diverge", Partitions = [new ListOffsetsRequest.ListOffsetsPartition { PartitionIndex = 0, Timestamp = -1 }] }],
+            };
+            var answer = await clients.SendAsync<ListOffsetsResponse>("127.0.0.1", cluster[1].Port, "list-offsets", listOffsets, 7, TimeSpan.FromSeconds(5), CancellationToken.None);
+            var partition = Assert.Single(Assert.Single(answer.Topics).Partitions);
+            Assert.Equal((0, expected), (partition.ErrorCode, partition.Offset));
+        }
+
         // The old leader goes down; node 2 comes back and is elected (it was in the ISR), takes writes.
         await cluster.StopNodeAsync(1, electNewLeaders: false);
         await cluster.StartNodeAsync(2);
@@ -262,21 +276,80 @@ public sealed class ReplicationTests
         await WaitUntilAsync(() => cluster.Partition("diverge", 0).Isr.Order().SequenceEqual([1, 2, 3]), "old leader back in the ISR");
     }
 
-    private static async Task<(ErrorCode Error, long BaseOffset)> ProduceAsync(NodeClientPool clients, int port, string topic, string value, short acks, int timeoutMs)
+    [Fact]
+    public async Task AnIdempotentProducerContinuesOnTheNewLeaderWithoutDuplicatesOrSequenceErrors()
+    {
+        await using var cluster = await ReplicationCluster.StartAsync();
+        cluster.CreateTopic("idempotent", [[1, 2, 3]], new Dictionary<string, string>());
+        var config = Clients.ProducerConfig(cluster.BootstrapServers);
+        config.EnableIdempotence = true;
+        config.TopicMetadataRefreshIntervalMs = 500;
+        using var producer = new ProducerBuilder<string, string>(config).Build();
+        for (var i = 0; i < 10; i++)
+        {
+            Assert.Equal(i, (await producer.ProduceAsync(new TopicPartition("idempotent", 0), new Message<string, string> { Value = $"r{i}" })).Offset.Value);
+        }
+
+        // The followers built the producer's state from the replicated batches: after the move,
+        // node 2 accepts the producer's next sequence numbers as the continuation.
+        await WaitUntilAsync(() => cluster[2].Log("idempotent", 0).HighWatermark == 10, "node 2 has the first ten records");
+        var producerId = Assert.Single(cluster[1].Log("idempotent", 0).ActiveProducers).ProducerId;
+        Assert.Equal(producerId, Assert.Single(cluster[2].Log("idempotent", 0).ActiveProducers).ProducerId);
+        cluster.ElectLeader("idempotent", 0, 2, [1, 2, 3]);
+        for (var i = 10; i < 20; i++)
+        {
+            var result = await producer.ProduceAsync(new TopicPartition("idempotent", 0), new Message<string, string> { Value = $"r{i}" });
+            Assert.Equal(PersistenceStatus.Persisted, result.Status);
+            Assert.Equal(i, result.Offset.Value);
+        }
+
+        var log = cluster[3].Log("idempotent", 0);
+        await WaitUntilAsync(() => log.HighWatermark == 20, "node 3 follows the new leader");
+        Assert.Equal(Enumerable.Range(0, 20).Select(i => ((long)i, $"r{i}")), ReadValues(log, 0, 20));
+    }
+
+    [Fact]
+    public async Task DeleteRecordsOnTheLeaderMovesTheFollowersLogStart()
+    {
+        await using var cluster = await ReplicationCluster.StartAsync();
+        cluster.CreateTopic("delete-records", [[1, 2, 3]], new Dictionary<string, string>());
+        using (var producer = new ProducerBuilder<string, string>(Clients.ProducerConfig(cluster.BootstrapServers)).Build())
+        {
+            for (var i = 0; i < 10; i++)
+            {
+                await producer.ProduceAsync(new TopicPartition("delete-records", 0), new Message<string, string> { Value = $"r{i}" });
+            }
+        }
+
+        using (var admin = Clients.Admin($"127.0.0.1:{cluster[1].Port}"))
+        {
+            var deleted = await admin.DeleteRecordsAsync([new TopicPartitionOffset("delete-records", 0, 4)]);
+            Assert.Equal(4, Assert.Single(deleted).Offset.Value);
+        }
+
+        foreach (var nodeId in new[] { 2, 3 })
+        {
+            var log = cluster[nodeId].Log("delete-records", 0);
+            await WaitUntilAsync(() => log.LogStartOffset == 4, $"node {nodeId}'s log start follows the leader's (is {log.LogStartOffset})");
+            Assert.Equal(10, log.LogEndOffset);
+        }
+    }
+
+    internal static async Task<(ErrorCode Error, long BaseOffset)> ProduceAsync(NodeClientPool clients, int port, string topic, string value, short acks, int timeoutMs, int partition = 0)
     {
         var batch = new RecordBatchBuilder().Append(DateTimeOffset.UtcNow.ToUnixTimeMilliseconds(), null, Encoding.UTF8.GetBytes(value)).Build();
         var request = new ProduceRequest
         {
             Acks = acks,
             TimeoutMs = timeoutMs,
-            TopicData = [new ProduceRequest.TopicProduceData { Name = topic, PartitionData = [new ProduceRequest.PartitionProduceData { Index = 0, Records = batch }] }],
+            TopicData = [new ProduceRequest.TopicProduceData { Name = topic, PartitionData = [new ProduceRequest.PartitionProduceData { Index = partition, Records = batch }] }],
         };
         var response = await clients.SendAsync<ProduceResponse>("127.0.0.1", port, "produce", request, 9, TimeSpan.FromSeconds(10), CancellationToken.None);
-        var partition = Assert.Single(Assert.Single(response.Responses).PartitionResponses);
-        return ((ErrorCode)partition.ErrorCode, partition.BaseOffset);
+        var answer = Assert.Single(Assert.Single(response.Responses).PartitionResponses);
+        return ((ErrorCode)answer.ErrorCode, answer.BaseOffset);
     }
 
-    private static List<(long Offset, string Value)> ReadValues(Gregor.Storage.Log log, long from, long to)
+    internal static List<(long Offset, string Value)> ReadValues(Gregor.Storage.Log log, long from, long to)
     {
         using var read = log.Read(from, int.MaxValue, to, minOneBatch: true);
         var values = new List<(long, string)>();
@@ -295,9 +368,9 @@ public sealed class ReplicationTests
         return values;
     }
 
-    private static async Task WaitUntilAsync(Func<bool> condition, string what)
+    internal static async Task WaitUntilAsync(Func<bool> condition, string what, TimeSpan? patience = null)
     {
-        var deadline = DateTime.UtcNow + Patience;
+        var deadline = DateTime.UtcNow + (patience ?? Patience);
         while (!condition())
         {
             if (DateTime.UtcNow > deadline)
