@@ -43,6 +43,10 @@ public sealed class GroupCoordinatorBinding : IDisposable
     /// <summary>On start-up, loads the partitions of an existing <c>__consumer_offsets</c> in the background.</summary>
     public void Start()
     {
+        // Leadership of __consumer_offsets partitions moves in a cluster: a broker that becomes
+        // leader loads the partition's groups (with the new epoch's log), one that stops being
+        // leader drops them so clients are sent to the new coordinator (NOT_COORDINATOR).
+        _broker.TopicWriter.TopicsChanged += OnTopicsChanged;
         if (_broker.Metadata.TryGetTopic(TopicNames.GroupMetadataTopicName, out var topic))
         {
             LoadLeaderPartitions(topic);
@@ -104,6 +108,41 @@ public sealed class GroupCoordinatorBinding : IDisposable
         return ErrorCode.None;
     }
 
+    private void OnTopicsChanged(TopicMetadata? removed, TopicMetadata? added)
+    {
+        if ((added ?? removed)?.Name != TopicNames.GroupMetadataTopicName)
+        {
+            return;
+        }
+
+        lock (_lock)
+        {
+            if (_disposed)
+            {
+                return;
+            }
+
+            foreach (var index in _loads.Keys.ToList())
+            {
+                var now = added?.Partitions.FirstOrDefault(p => p.PartitionIndex == index);
+                var before = removed?.Partitions.FirstOrDefault(p => p.PartitionIndex == index);
+                var stillLeads = now is not null && now.LeaderId == _broker.NodeId
+                    && (before is null || before.LeaderEpoch == now.LeaderEpoch);
+                if (!stillLeads)
+                {
+                    // Lost leadership, or won it again in a newer epoch: what was loaded may be stale.
+                    _loads.Remove(index);
+                    Coordinator.UnloadPartition(index);
+                }
+            }
+        }
+
+        if (added is not null)
+        {
+            LoadLeaderPartitions(added);
+        }
+    }
+
     private void LoadLeaderPartitions(TopicMetadata topic)
     {
         lock (_lock)
@@ -147,6 +186,7 @@ public sealed class GroupCoordinatorBinding : IDisposable
             _disposed = true;
         }
 
+        _broker.TopicWriter.TopicsChanged -= OnTopicsChanged;
         ((IDisposable)Coordinator).Dispose();
     }
 

@@ -15,6 +15,9 @@ namespace Gregor.Broker.Groups;
 internal sealed class ReplicaCoordinatorLog : ICoordinatorLog
 {
     private const int ReadChunkBytes = 1024 * 1024;
+
+    /// <summary>Kafka's <c>offsets.commit.timeout.ms</c> default: how long a coordinator write waits for the ISR.</summary>
+    private static readonly TimeSpan CommitTimeout = TimeSpan.FromSeconds(5);
     private readonly ReplicaManager _replicaManager;
     private readonly TimeProvider _time;
 
@@ -24,7 +27,7 @@ internal sealed class ReplicaCoordinatorLog : ICoordinatorLog
         _time = time;
     }
 
-    public ValueTask AppendAsync(int partition, IReadOnlyList<CoordinatorRecord> records, CancellationToken cancellationToken = default)
+    public async ValueTask AppendAsync(int partition, IReadOnlyList<CoordinatorRecord> records, CancellationToken cancellationToken = default)
     {
         var builder = new RecordBatchBuilder();
         var now = _time.GetUtcNow().ToUnixTimeMilliseconds();
@@ -40,7 +43,13 @@ internal sealed class ReplicaCoordinatorLog : ICoordinatorLog
             throw new InvalidOperationException($"Appending to {TopicNames.GroupMetadataTopicName}-{partition} failed: {result.ErrorCode} {result.ErrorMessage}");
         }
 
-        return ValueTask.CompletedTask;
+        // In a cluster the write counts once the ISR has it (the high watermark passed it); a lone
+        // node's high watermark moves with the append, so this returns at once there.
+        var acks = await _replicaManager.WaitForAcksAsync(TopicNames.GroupMetadataTopicName, partition, result.LastOffset + 1, CommitTimeout, cancellationToken).ConfigureAwait(false);
+        if (acks != ErrorCode.None)
+        {
+            throw new InvalidOperationException($"Replicating {TopicNames.GroupMetadataTopicName}-{partition} up to offset {result.LastOffset} failed: {acks}");
+        }
     }
 
     public async IAsyncEnumerable<CoordinatorRecord> ReadAllAsync(int partition, [EnumeratorCancellation] CancellationToken cancellationToken = default)
