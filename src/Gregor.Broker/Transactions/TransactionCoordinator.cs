@@ -3,6 +3,7 @@ using Gregor.Broker.Producer;
 using Gregor.Broker.Replica;
 using Gregor.Protocol;
 using Gregor.Protocol.Messages;
+using Gregor.Protocol.Records;
 using Microsoft.Extensions.Logging;
 
 namespace Gregor.Broker.Transactions;
@@ -287,9 +288,10 @@ public sealed class TransactionCoordinator : IDisposable
 
             if (verifyOnly)
             {
+                // KIP-890 part 1 (Kafka 4.0): a partition outside the transaction is TRANSACTION_ABORTABLE.
                 foreach (var tp in partitions)
                 {
-                    results[tp] = txn.State == TransactionState.Ongoing && txn.Partitions.Contains(tp) ? ErrorCode.None : ErrorCode.InvalidTxnState;
+                    results[tp] = txn.Partitions.Contains(tp) ? ErrorCode.None : ErrorCode.TransactionAbortable;
                 }
 
                 return ErrorCode.None;
@@ -371,6 +373,35 @@ public sealed class TransactionCoordinator : IDisposable
                 ? ErrorCode.None
                 : ErrorCode.InvalidTxnState;
         }
+    }
+
+    /// <summary>
+    /// KIP-890 part 1, the leader's check of a transactional produce (a local call while this node
+    /// coordinates the transactional id; an id it does not know is left unverified): a batch of the
+    /// current producer for a partition its transaction never added would hang the last stable
+    /// offset, so it is refused with TRANSACTION_ABORTABLE (INVALID_TXN_STATE for Produce v10 and
+    /// older, as Kafka converts it). Other producer ids and epochs are left to the partition's
+    /// producer state, which fences them.
+    /// </summary>
+    public ErrorCode VerifyTransactionalProduce(string transactionalId, ReadOnlySpan<byte> records, string topic, int partition, short produceVersion)
+    {
+        if (records.Length < RecordBatch.HeaderSize || !RecordBatch.IsTransactional(records))
+        {
+            return ErrorCode.None;
+        }
+
+        var producerId = RecordBatch.ProducerId(records);
+        var producerEpoch = RecordBatch.ProducerEpoch(records);
+        lock (_lock)
+        {
+            if (!_transactions.TryGetValue(transactionalId, out var txn) || txn.ProducerId != producerId || txn.ProducerEpoch != producerEpoch
+                || txn.Partitions.Contains((topic, partition)))
+            {
+                return ErrorCode.None;
+            }
+        }
+
+        return produceVersion >= 11 ? ErrorCode.TransactionAbortable : ErrorCode.InvalidTxnState;
     }
 
     private void StartIfNeeded(TransactionMetadata txn)
