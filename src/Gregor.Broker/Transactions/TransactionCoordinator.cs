@@ -39,6 +39,9 @@ public sealed class TransactionMetadata
 
     public long StartTimestamp { get; internal set; } = -1;
 
+    /// <summary>When the state last changed (written to <c>__transaction_state</c>); transactional.id.expiration.ms counts from here.</summary>
+    public long LastUpdateTimestamp { get; internal set; } = -1;
+
     /// <summary>The partitions of the open transaction; AddOffsetsToTxn adds the group's <c>__consumer_offsets</c> partition, as Kafka does.</summary>
     internal HashSet<(string Topic, int Partition)> Partitions { get; } = [];
 }
@@ -76,6 +79,7 @@ public sealed class TransactionCoordinator : IDisposable
     private readonly TimeProvider _time;
     private readonly ILogger _logger;
     private readonly ITimer _timer;
+    private readonly ITimer _expirationTimer;
     private readonly ITransactionStateLog? _stateLog;
     private readonly ITxnMarkerChannel _markerChannel;
     private readonly Func<string, int, int> _leaderOf;
@@ -84,8 +88,10 @@ public sealed class TransactionCoordinator : IDisposable
     /// <param name="leaderOf">The leader of a partition (node id), to send each node its markers; by default this node (-1).</param>
     public TransactionCoordinator(ProducerIdManager producerIds, ReplicaManager replicaManager, TimeProvider time, ILogger logger,
         int transactionMaxTimeoutMs = 900_000, int abortTimedOutTransactionsIntervalMs = 10_000, ITransactionStateLog? stateLog = null,
-        ITxnMarkerChannel? markerChannel = null, Func<string, int, int>? leaderOf = null)
+        ITxnMarkerChannel? markerChannel = null, Func<string, int, int>? leaderOf = null,
+        long transactionalIdExpirationMs = 604_800_000, long removeExpiredTransactionalIdsIntervalMs = 3_600_000)
     {
+        TransactionalIdExpirationMs = transactionalIdExpirationMs;
         _producerIds = producerIds;
         _replicaManager = replicaManager;
         _markerChannel = markerChannel ?? new LocalTxnMarkerChannel(replicaManager);
@@ -102,9 +108,14 @@ public sealed class TransactionCoordinator : IDisposable
         AbortOpenTransactionsLeftInLogs();
         var interval = TimeSpan.FromMilliseconds(abortTimedOutTransactionsIntervalMs);
         _timer = time.CreateTimer(_ => AbortTimedOutTransactions(), null, interval, interval);
+        var expirationInterval = TimeSpan.FromMilliseconds(removeExpiredTransactionalIdsIntervalMs);
+        _expirationTimer = time.CreateTimer(_ => RemoveExpiredTransactionalIds(), null, expirationInterval, expirationInterval);
     }
 
     public int TransactionMaxTimeoutMs { get; }
+
+    /// <summary><c>transactional.id.expiration.ms</c>: how long a transactional id may stay idle with no open transaction before it is forgotten.</summary>
+    public long TransactionalIdExpirationMs { get; }
 
     private void LoadState()
     {
@@ -133,6 +144,7 @@ public sealed class TransactionCoordinator : IDisposable
                 TimeoutMs = value.TransactionTimeoutMs,
                 State = (TransactionState)value.TransactionStatus,
                 StartTimestamp = value.TransactionStartTimestampMs,
+                LastUpdateTimestamp = value.TransactionLastUpdateTimestampMs,
             };
             foreach (var topic in value.TransactionPartitions ?? [])
             {
@@ -164,13 +176,14 @@ public sealed class TransactionCoordinator : IDisposable
             return;
         }
 
+        txn.LastUpdateTimestamp = NowMs;
         var value = new TransactionLogValue
         {
             ProducerId = txn.ProducerId,
             ProducerEpoch = txn.ProducerEpoch,
             TransactionTimeoutMs = txn.TimeoutMs,
             TransactionStatus = (sbyte)txn.State,
-            TransactionLastUpdateTimestampMs = NowMs,
+            TransactionLastUpdateTimestampMs = txn.LastUpdateTimestamp,
             TransactionStartTimestampMs = txn.StartTimestamp,
             TransactionPartitions = txn.Partitions
                 .GroupBy(p => p.Topic, StringComparer.Ordinal)
@@ -501,6 +514,40 @@ public sealed class TransactionCoordinator : IDisposable
         }
     }
 
+    /// <summary>
+    /// Forgets transactional ids idle for <c>transactional.id.expiration.ms</c> with no transaction in
+    /// flight (Empty, CompleteCommit, CompleteAbort), writing a tombstone to <c>__transaction_state</c>
+    /// as Kafka's removeExpiredTransactionalIds does; the next InitProducerId starts afresh.
+    /// </summary>
+    public int RemoveExpiredTransactionalIds()
+    {
+        try
+        {
+            lock (_lock)
+            {
+                var now = NowMs;
+                var expired = _transactions.Values
+                    .Where(t => t.State is TransactionState.Empty or TransactionState.CompleteCommit or TransactionState.CompleteAbort
+                        && now - t.LastUpdateTimestamp >= TransactionalIdExpirationMs)
+                    .ToList();
+                foreach (var txn in expired)
+                {
+                    _stateLog?.Write(txn.TransactionalId, null);
+                    _transactions.Remove(txn.TransactionalId);
+                    TransactionLog.TransactionalIdExpired(_logger, txn.TransactionalId, txn.ProducerId, txn.ProducerEpoch);
+                }
+
+                return expired.Count;
+            }
+        }
+        catch (Exception e) when (e is IOException or ObjectDisposedException or InvalidOperationException)
+        {
+            // A timer callback must not take the broker down (DESIGN.md decision 10).
+            BrokerLog.TxnAbortFailed(_logger, e);
+            return 0;
+        }
+    }
+
     private void AbortOpenTransactionsLeftInLogs()
     {
         HashSet<long> ongoing;
@@ -526,5 +573,16 @@ public sealed class TransactionCoordinator : IDisposable
         }
     }
 
-    public void Dispose() => _timer.Dispose();
+    public void Dispose()
+    {
+        _timer.Dispose();
+        _expirationTimer.Dispose();
+    }
+}
+
+/// <summary>The transaction coordinator's own log messages (source-generated).</summary>
+internal static partial class TransactionLog
+{
+    [LoggerMessage(Level = LogLevel.Information, Message = "Transactional id {TransactionalId} (producer {ProducerId} epoch {ProducerEpoch}) expired after transactional.id.expiration.ms")]
+    public static partial void TransactionalIdExpired(ILogger logger, string transactionalId, long producerId, short producerEpoch);
 }
