@@ -1,7 +1,9 @@
-// TxnOffsetCommit v0-4: the group coordinator writes the offsets to the group's __consumer_offsets
+// TxnOffsetCommit v0-5: the group coordinator writes the offsets to the group's __consumer_offsets
 // partition as a transactional batch of the producer and keeps them pending until the
 // transaction's marker arrives there (commit materialises, abort drops them), so they survive a
-// restart. The transaction is checked first (producer current, group added by AddOffsetsToTxn).
+// restart. The transaction is checked first (producer current, group added by AddOffsetsToTxn);
+// v5 (KIP-890 part 2) adds the group's partition to the transaction itself, as the broker's
+// AddPartitionsToTxn would (a local call while this node coordinates the transactional id).
 // From v3 the consumer's generation, member and instance id are checked against the group
 // (KIP-447), fencing zombie consumers. PRODUCER_FENCED is sent as INVALID_PRODUCER_EPOCH before v2.
 using Gregor.Coordinator;
@@ -10,7 +12,7 @@ using Gregor.Protocol.Messages;
 
 namespace Gregor.Broker.Handlers;
 
-[ApiHandler(ApiKey.TxnOffsetCommit, 0, 4)]
+[ApiHandler(ApiKey.TxnOffsetCommit, 0, 5)]
 public sealed class TxnOffsetCommitHandler : ApiHandler<TxnOffsetCommitRequest>
 {
     private readonly BrokerContext _broker;
@@ -49,8 +51,10 @@ public sealed class TxnOffsetCommitHandler : ApiHandler<TxnOffsetCommitRequest>
         var error = string.IsNullOrEmpty(request.GroupId) ? ErrorCode.InvalidGroupId : ErrorCode.None;
         if (error == ErrorCode.None)
         {
-            error = _broker.Transactions.VerifyOffsetsPartition(request.TransactionalId, request.ProducerId, request.ProducerEpoch,
-                _broker.Groups.Coordinator.PartitionFor(request.GroupId));
+            var offsetsPartition = _broker.Groups.Coordinator.PartitionFor(request.GroupId);
+            error = version >= 5
+                ? _broker.Transactions.AddOffsets(request.TransactionalId, request.ProducerId, request.ProducerEpoch, offsetsPartition)
+                : _broker.Transactions.VerifyOffsetsPartition(request.TransactionalId, request.ProducerId, request.ProducerEpoch, offsetsPartition);
         }
 
         if (error == ErrorCode.None && topics.Count > 0)
