@@ -1,5 +1,7 @@
+using Gregor.Broker.Metadata;
 using Gregor.Broker.Replica;
 using Gregor.Protocol;
+using Gregor.Protocol.Messages;
 
 namespace Gregor.Broker.Transactions;
 
@@ -39,6 +41,91 @@ public sealed class LocalTxnMarkerChannel : ITxnMarkerChannel
             foreach (var (topic, partition) in marker.Partitions)
             {
                 results[(topic, partition)] = replicaManager.WriteTxnMarker(topic, partition, marker.ProducerId, marker.ProducerEpoch, marker.CoordinatorEpoch, marker.Commit);
+            }
+        }
+
+        return results;
+    }
+}
+
+/// <summary>
+/// Markers for partitions led by any node: this node's are appended locally, another node's are
+/// sent to it as one WriteTxnMarkers v1 request (Kafka's TransactionMarkerChannelManager). A node
+/// that cannot be reached answers every partition with the error, which the coordinator logs.
+/// </summary>
+public sealed class RemoteTxnMarkerChannel : ITxnMarkerChannel
+{
+    private readonly int _localNodeId;
+    private readonly ITxnMarkerChannel _local;
+    private readonly Func<int, BrokerEndpoint?> _endpointOf;
+    private readonly Func<BrokerEndpoint, WriteTxnMarkersRequest, CancellationToken, Task<WriteTxnMarkersResponse>> _send;
+
+    /// <param name="endpointOf">The inter-broker endpoint of a node (from the metadata), null when it is not alive.</param>
+    /// <param name="send">Sends one WriteTxnMarkers v1 request to a node (the broker's inter-broker client).</param>
+    public RemoteTxnMarkerChannel(int localNodeId, ITxnMarkerChannel local, Func<int, BrokerEndpoint?> endpointOf,
+        Func<BrokerEndpoint, WriteTxnMarkersRequest, CancellationToken, Task<WriteTxnMarkersResponse>> send)
+    {
+        _localNodeId = localNodeId;
+        _local = local;
+        _endpointOf = endpointOf;
+        _send = send;
+    }
+
+    /// <summary>The leader of each partition from the metadata, for the coordinator's grouping (-1 without a leader).</summary>
+    public static Func<string, int, int> LeaderFrom(IMetadataView metadata) => (topic, partition) =>
+        metadata.TryGetTopic(topic, out var t) && partition >= 0 && partition < t.Partitions.Count ? t.Partitions[partition].LeaderId : -1;
+
+    public async ValueTask<IReadOnlyDictionary<(string Topic, int Partition), ErrorCode>> WriteMarkersAsync(int nodeId, IReadOnlyList<TxnMarkerEntry> markers, CancellationToken cancellationToken = default)
+    {
+        if (nodeId < 0 || nodeId == _localNodeId)
+        {
+            return await _local.WriteMarkersAsync(nodeId, markers, cancellationToken).ConfigureAwait(false);
+        }
+
+        var all = markers.SelectMany(m => m.Partitions).Distinct().ToList();
+        if (_endpointOf(nodeId) is not { } endpoint)
+        {
+            // Kafka retries once the partition has a live leader; the coordinator logs this one.
+            return all.ToDictionary(p => p, _ => ErrorCode.NotLeaderOrFollower);
+        }
+
+        var request = new WriteTxnMarkersRequest
+        {
+            Markers = [.. markers.Select(m => new WriteTxnMarkersRequest.WritableTxnMarker
+            {
+                ProducerId = m.ProducerId,
+                ProducerEpoch = m.ProducerEpoch,
+                TransactionResult = m.Commit,
+                CoordinatorEpoch = m.CoordinatorEpoch,
+                Topics = [.. m.Partitions.GroupBy(p => p.Topic, StringComparer.Ordinal).Select(g => new WriteTxnMarkersRequest.WritableTxnMarkerTopic
+                {
+                    Name = g.Key,
+                    PartitionIndexes = [.. g.Select(p => p.Partition)],
+                })],
+            })],
+        };
+
+        WriteTxnMarkersResponse response;
+        try
+        {
+            response = await _send(endpoint, request, cancellationToken).ConfigureAwait(false);
+        }
+        catch (Exception e) when (e is not OutOfMemoryException)
+        {
+            // Whatever the transport failed with (connect, timeout, closed connection), the markers
+            // are not written; Kafka would retry them, here the coordinator logs each partition.
+            return all.ToDictionary(p => p, _ => ErrorCode.NetworkException);
+        }
+
+        var results = all.ToDictionary(p => p, _ => ErrorCode.UnknownServerError);
+        foreach (var marker in response.Markers)
+        {
+            foreach (var topic in marker.Topics)
+            {
+                foreach (var partition in topic.Partitions)
+                {
+                    results[(topic.Name, partition.PartitionIndex)] = (ErrorCode)partition.ErrorCode;
+                }
             }
         }
 
