@@ -332,7 +332,9 @@ public sealed partial class GroupCoordinator
                 }
             }
 
-            if (group.IsEmpty && group.Offsets.Count == 0 && group is not ClassicGroup { State: not ClassicGroupState.Empty })
+            // As Kafka, a group an open transaction commits offsets to is kept until the transaction ends.
+            if (group.IsEmpty && group.Offsets.Count == 0 && group is not ClassicGroup { State: not ClassicGroupState.Empty }
+                && !HasPendingForGroupLocked(group.GroupId))
             {
                 WriteGroupTombstones(group, records);
                 RemoveGroup(group);

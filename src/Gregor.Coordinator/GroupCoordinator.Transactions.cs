@@ -125,6 +125,19 @@ public sealed partial class GroupCoordinator
         return false;
     }
 
+    private bool HasPendingForGroupLocked(string groupId)
+    {
+        foreach (var pending in _pendingTxnOffsets.Values)
+        {
+            if (pending.Groups.ContainsKey(groupId))
+            {
+                return true;
+            }
+        }
+
+        return false;
+    }
+
     private PendingTransactionOffsets PendingFor(int partition, long producerId)
     {
         if (!_pendingTxnOffsets.TryGetValue((partition, producerId), out var pending))

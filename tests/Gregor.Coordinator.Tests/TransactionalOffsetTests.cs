@@ -58,4 +58,22 @@ public sealed class TransactionalOffsetTests
         restarted.Coordinator.CompleteTransaction(partition, ProducerA + 1, TransactionResult.Commit);
         Assert.Equal(30, Fetch(restarted, "g", 2, requireStable: true).Offset);
     }
+
+    [Fact]
+    public void Offset_expiry_keeps_a_group_an_open_transaction_commits_to()
+    {
+        using var h = new Harness();
+        Done(h.Coordinator.CommitOffsetsAsync(new OffsetCommitInput("g", -1, string.Empty, null, -1, [new OffsetCommitTopic("topic-a", [new OffsetCommitPartition(0, 5, -1, null)])])));
+        Done(h.Coordinator.CommitTransactionalOffsetsAsync(TxnCommit(ProducerA, "g", 1, 10)));
+        Done(h.Coordinator.CommitOffsetsAsync(new OffsetCommitInput("other", -1, string.Empty, null, -1, [new OffsetCommitTopic("topic-a", [new OffsetCommitPartition(0, 5, -1, null)])])));
+
+        h.Time.Advance(TimeSpan.FromMinutes(h.Config.OffsetsRetentionMinutes + 1));
+        h.Coordinator.ExpireOffsets();
+
+        // The committed offsets expired; "other" is gone, "g" stays while its transaction is open.
+        Assert.Equal(["g"], h.Coordinator.ListGroups().Groups.Select(g => g.GroupId));
+        Assert.Equal(-1, Fetch(h, "g", 0, requireStable: false).Offset);
+        h.Coordinator.CompleteTransaction(h.Coordinator.PartitionFor("g"), ProducerA, TransactionResult.Commit);
+        Assert.Equal(10, Fetch(h, "g", 1, requireStable: true).Offset);
+    }
 }
