@@ -1,5 +1,7 @@
 using System.Net;
 using Gregor.Broker;
+using Gregor.Broker.Client;
+using Gregor.Broker.Cluster;
 using Gregor.Broker.Config;
 using Gregor.Broker.Dispatch;
 using Gregor.Broker.Handlers;
@@ -8,6 +10,9 @@ using Gregor.Broker.Producer;
 using Gregor.Broker.Transactions;
 using Gregor.Broker.Replica;
 using Gregor.Host.Configuration;
+using Gregor.Metadata.Controller;
+using Gregor.Metadata.Image;
+using Gregor.Metadata.Quorum;
 using Gregor.Network;
 using Gregor.Storage;
 using Microsoft.Extensions.Logging;
@@ -30,7 +35,15 @@ public sealed class BrokerServer : IAsyncDisposable
     private readonly SemaphoreSlim _lifecycle = new(1, 1);
     private BrokerConfig? _config;
     private LogManager? _logManager;
-    private TopicMetadataStore? _metadata;
+    private static readonly TimeSpan ControlledShutdownTimeout = TimeSpan.FromSeconds(5);
+    private IMetadataQuorum? _quorum;
+    private QuorumController? _controller;
+    private ImageMetadataView? _metadata;
+    private NodeClientPool? _clients;
+    private ControllerChannel? _channel;
+    private BrokerLifecycleManager? _brokerLifecycle;
+    private bool _clustered;
+    private volatile bool _skipControlledShutdown;
     private ReplicaManager? _replicaManager;
     private TransactionCoordinator? _transactions;
     private SocketServer? _socketServer;
@@ -69,6 +82,15 @@ public sealed class BrokerServer : IAsyncDisposable
     /// <summary>The partitions this broker hosts (after start).</summary>
     public ReplicaManager ReplicaManager => _replicaManager ?? throw new InvalidOperationException("The broker is not started.");
 
+    /// <summary>The metadata quorum's controller on this node (after start); active on one node of a cluster.</summary>
+    public QuorumController Controller => _controller ?? throw new InvalidOperationException("The broker is not started.");
+
+    /// <summary>This broker's registration and heartbeats (after start).</summary>
+    public BrokerLifecycleManager BrokerLifecycle => _brokerLifecycle ?? throw new InvalidOperationException("The broker is not started.");
+
+    /// <summary>The node id from the configuration (after start).</summary>
+    public int NodeId => Config.NodeId;
+
     /// <summary>The log manager (after start).</summary>
     public LogManager LogManager => _logManager ?? throw new InvalidOperationException("The broker is not started.");
 
@@ -88,57 +110,92 @@ public sealed class BrokerServer : IAsyncDisposable
             }
 
             _started = true;
-            var config = _config = new BrokerConfig(_properties);
-            var settings = BrokerConfigDescriber.ToSettings(config, _properties);
+            var voters = MetadataQuorumFactory.ParseVoters(SplitList(_properties.GetValueOrDefault("controller.quorum.voters")));
+            var clustered = _clustered = voters.Count > 1;
+            var properties = clustered ? _properties : WithLoneNodeDefaults(_properties);
+            var config = _config = new BrokerConfig(properties);
+            var settings = BrokerConfigDescriber.ToSettings(config, properties);
+
+            // The metadata log (KRaft's __cluster_metadata) and the controller come first: the
+            // logs open with their topics' configs, which the metadata image holds.
+            var metadataLogDir = config.GetString("metadata.log.dir") ?? config.LogDirs[0];
+            Directory.CreateDirectory(metadataLogDir);
+            var quorum = _quorum = MetadataQuorumFactory.Create(
+                config.NodeId, config.ProcessRoles, config.ControllerQuorumVoters, metadataLogDir,
+                config.GetInt("controller.quorum.election.timeout.ms"), _loggerFactory);
+            await quorum.StartAsync(cancellationToken).ConfigureAwait(false);
+            var controller = _controller = new QuorumController(quorum, new QuorumControllerOptions
+            {
+                DefaultNumPartitions = config.GetInt("num.partitions"),
+                DefaultReplicationFactor = config.DefaultReplicationFactor,
+                // A lone node's only broker lives in the controller's own process: a late heartbeat
+                // there is a scheduling hiccup, never a dead broker, and fencing it would only
+                // take every partition offline and bump its leader epoch.
+                BrokerSessionTimeout = clustered ? TimeSpan.FromMilliseconds(config.GetInt("broker.session.timeout.ms")) : TimeSpan.MaxValue,
+                SnapshotDirectory = Path.Combine(metadataLogDir, MetadataQuorumFactory.MetadataLogDirectoryName, "snapshots"),
+                MaxBytesBetweenSnapshots = config.GetLong("metadata.log.max.record.bytes.between.snapshots"),
+                AutoLeaderRebalanceEnable = config.GetBoolean("auto.leader.rebalance.enable"),
+                LeaderImbalanceCheckInterval = TimeSpan.FromSeconds(config.GetLong("leader.imbalance.check.interval.seconds")),
+                UncleanLeaderElectionEnable = config.GetBoolean("unclean.leader.election.enable"),
+            }, _timeProvider);
+            controller.CatchUp();
+            controller.StartPeriodicTasks();
+            controller.StartLeaderBalancing();
+            if (!clustered)
+            {
+                await ImportTopicMetadataFileAsync(controller, config, cancellationToken).ConfigureAwait(false);
+            }
 
             var logManager = _logManager = new LogManager(
                 new LogManagerOptions
                 {
                     LogDirs = config.LogDirs,
                     NodeId = config.NodeId,
-                    BrokerProperties = _properties,
-                    TopicOverrides = TopicOverridesAtStartup(config.LogDirs[0]),
+                    ClusterId = clustered ? ClusterIdFor(voters) : null,
+                    BrokerProperties = properties,
+                    TopicOverrides = topic => controller.Image.TopicsByName.ContainsKey(topic)
+                        ? controller.Image.ConfigsOf(new ConfigResource(ConfigResourceType.Topic, topic))
+                        : null,
                 },
                 _timeProvider,
                 _loggerFactory);
             logManager.Startup();
-
-            var metadata = _metadata = new TopicMetadataStore(config.LogDirs[0], logManager.ClusterId, config.NodeId, _loggerFactory.CreateLogger<TopicMetadataStore>());
-            metadata.Load();
-            AdoptOrphanLogs(metadata, logManager, config.NodeId);
-
-            var replicaManager = _replicaManager = new ReplicaManager(config.NodeId, logManager, _properties, _timeProvider, _loggerFactory.CreateLogger<ReplicaManager>());
-            foreach (var topic in metadata.Topics)
+            if (!clustered)
             {
-                replicaManager.ApplyTopic(topic);
+                await AdoptOrphanLogsAsync(controller, logManager, config.NodeId, cancellationToken).ConfigureAwait(false);
             }
 
-            metadata.TopicsChanged += (removed, added) =>
+            var metadata = _metadata = new ImageMetadataView(controller, logManager.ClusterId);
+            var replicaManager = _replicaManager = new ReplicaManager(config.NodeId, logManager, properties, _timeProvider, _loggerFactory.CreateLogger<ReplicaManager>());
+            var clients = _clients = new NodeClientPool($"gregor-broker-{config.NodeId}");
+            var channel = _channel = new ControllerChannel(controller, clients, config.NodeId, config.InterBrokerListenerName, _timeProvider, _loggerFactory.CreateLogger<ControllerChannel>());
+            if (clustered)
             {
-                try
+                metadata.RemoteCreateTopic = channel.CreateTopicRemotelyAsync;
+                replicaManager.EnableReplication(new ReplicationSettings
                 {
-                    // A change (both set) keeps the partitions: ApplyTopic updates configs and adds new ones.
-                    if (removed is not null && added is null)
-                    {
-                        replicaManager.RemoveTopic(removed);
-                    }
+                    Metadata = metadata,
+                    InterBrokerListenerName = config.InterBrokerListenerName,
+                    AlterPartition = channel,
+                    Clients = clients,
+                });
+            }
 
-                    if (added is not null)
-                    {
-                        replicaManager.ApplyTopic(added);
-                    }
-                }
-                catch (Exception e) when (e is IOException or UnauthorizedAccessException or InvalidConfigException)
-                {
-                    // The metadata change stands (as a controller's would); the partitions it could
-                    // not open answer errors until a restart opens them again.
-                    HostLog.ApplyTopicFailed(_logger, e, (added ?? removed)!.Name);
-                }
-            };
+            // Subscribed before the first pass so no change slips between the two; applying a
+            // topic twice only updates it.
+            metadata.TopicsChanged += (removed, added) => ApplyTopicChange(replicaManager, removed, added);
+            foreach (var topic in metadata.Topics)
+            {
+                ApplyTopicChange(replicaManager, null, topic);
+            }
 
             HostLog.TopicsRecovered(_logger, metadata.Topics.Count, string.Join(", ", metadata.Topics.Select(t => t.Name).Order(StringComparer.Ordinal)));
 
-            var producerIds = new ProducerIdManager(config.LogDirs[0]);
+            // A lone node keeps its producer id block in a file; cluster members get theirs from
+            // the controller so ids stay unique across brokers.
+            var producerIds = clustered
+                ? new ProducerIdManager(() => channel.AllocateProducerIdsAsync(CancellationToken.None).GetAwaiter().GetResult())
+                : new ProducerIdManager(config.LogDirs[0]);
             var transactions = _transactions = new TransactionCoordinator(producerIds, replicaManager, _timeProvider,
                 _loggerFactory.CreateLogger<TransactionCoordinator>(), config.GetInt("transaction.max.timeout.ms"),
                 config.GetInt("transaction.abort.timed.out.transaction.cleanup.interval.ms"),
@@ -153,8 +210,12 @@ public sealed class BrokerServer : IAsyncDisposable
 
             // Group coordinator (issue 3): load an existing __consumer_offsets before clients arrive.
             broker.Groups.Start();
-            var dispatcher = new RequestDispatcher(BrokerHandlers.Create(broker), _loggerFactory.CreateLogger<RequestDispatcher>());
-            var socketServer = _socketServer = new SocketServer(config.ToNetworkOptions(), dispatcher, _loggerFactory, _timeProvider);
+            var dispatcher = new RequestDispatcher(BrokerHandlers.Create(broker, channel), _loggerFactory.CreateLogger<RequestDispatcher>());
+            // In a cluster the controller listener's address is the Raft transport's (a departure
+            // from Kafka, whose controllers speak the Kafka protocol there): not a Kafka listener.
+            var networkOptions = config.ToNetworkOptions(excludeControllerListeners: clustered);
+
+            var socketServer = _socketServer = new SocketServer(networkOptions, dispatcher, _loggerFactory, _timeProvider);
             await socketServer.StartAsync(cancellationToken).ConfigureAwait(false);
 
             var boundPorts = new Dictionary<string, int>(StringComparer.Ordinal);
@@ -172,9 +233,25 @@ public sealed class BrokerServer : IAsyncDisposable
             _advertisedListeners = config.ResolveAdvertisedListeners(boundPorts);
             var endpointsForClients = _advertisedListeners
                 .Where(l => !config.ControllerListenerNames.Contains(l.Name, StringComparer.OrdinalIgnoreCase))
-                .Select(l => new BrokerEndpoint(l.Name, l.Host, l.Port))
+                .Select(l => new Gregor.Broker.Metadata.BrokerEndpoint(l.Name, l.Host, l.Port))
                 .ToArray();
-            metadata.SetAliveBrokers([new BrokerNode(config.NodeId, settings.Rack, endpointsForClients)]);
+
+            // Registered once the listeners are bound (the registration carries their real ports);
+            // the lone node waits for its own unfencing, a cluster member gets there in the background.
+            var lifecycle = _brokerLifecycle = new BrokerLifecycleManager(
+                channel,
+                logManager.ClusterId,
+                ControllerChannel.ToRegistrationEndpoints(endpointsForClients),
+                settings.Rack,
+                () => controller.Image.Offset,
+                TimeSpan.FromMilliseconds(config.GetInt("broker.heartbeat.interval.ms")),
+                _timeProvider,
+                _loggerFactory.CreateLogger<BrokerLifecycleManager>());
+            lifecycle.Start();
+            if (!clustered)
+            {
+                await lifecycle.Unfenced.WaitAsync(TimeSpan.FromSeconds(30), _timeProvider, cancellationToken).ConfigureAwait(false);
+            }
 
             HostLog.Started(_logger, config.NodeId, logManager.ClusterId,
                 string.Join(", ", _advertisedListeners.Select(l => l.ConnectionString)),
@@ -205,6 +282,16 @@ public sealed class BrokerServer : IAsyncDisposable
         }
     }
 
+    /// <summary>
+    /// Stops without a controlled shutdown: the cluster sees what it sees of a killed broker (no
+    /// goodbye; its leaderships stay until its session expires), though the logs still close cleanly.
+    /// </summary>
+    public Task StopWithoutControlledShutdownAsync(CancellationToken cancellationToken = default)
+    {
+        _skipControlledShutdown = true;
+        return StopAsync(cancellationToken);
+    }
+
     private async Task StopCoreAsync(CancellationToken cancellationToken)
     {
         if (_stopped)
@@ -213,6 +300,18 @@ public sealed class BrokerServer : IAsyncDisposable
         }
 
         _stopped = true;
+        if (_brokerLifecycle is { } brokerLifecycle)
+        {
+            // Controlled shutdown (a cluster member only: a lone node has nobody to hand its
+            // leaderships to, and a leaderless detour would only bump every leader epoch).
+            if (_clustered && !_skipControlledShutdown && Config.GetBoolean("controlled.shutdown.enable"))
+            {
+                await brokerLifecycle.ControlledShutdownAsync(ControlledShutdownTimeout).ConfigureAwait(false);
+            }
+
+            await brokerLifecycle.DisposeAsync().ConfigureAwait(false);
+        }
+
         if (_socketServer is { } socketServer)
         {
             // Parked fetches would hold the graceful stop for up to their max wait: answer them now.
@@ -230,7 +329,22 @@ public sealed class BrokerServer : IAsyncDisposable
         }
 
         _replicaManager?.Dispose();
+        if (_clients is { } clients)
+        {
+            await clients.DisposeAsync().ConfigureAwait(false);
+        }
+
         _logManager?.Shutdown();
+        if (_controller is { } controller)
+        {
+            await controller.DisposeAsync().ConfigureAwait(false);
+        }
+
+        if (_quorum is { } quorum)
+        {
+            await quorum.DisposeAsync().ConfigureAwait(false);
+        }
+
         if (_socketServer is not null)
         {
             HostLog.Stopped(_logger);
@@ -246,39 +360,95 @@ public sealed class BrokerServer : IAsyncDisposable
     private static string FormatHostPort(ListenerConfig listener) =>
         listener.Host.Contains(':', StringComparison.Ordinal) ? $"[{listener.Host}]:{listener.Port}" : $"{listener.Host}:{listener.Port}";
 
-    /// <summary>Logs must open with their topic's configs (segment size, ...), which the metadata file holds.</summary>
-    private Func<string, IReadOnlyDictionary<string, string>?> TopicOverridesAtStartup(string metadataDirectory)
-    {
-        var store = new TopicMetadataStore(metadataDirectory, "", 0);
-        Dictionary<string, IReadOnlyDictionary<string, string>>? byTopic = null;
-        return topic =>
-        {
-            byTopic ??= LoadOverrides(store);
-            return byTopic.GetValueOrDefault(topic);
-        };
-    }
-
-    private static Dictionary<string, IReadOnlyDictionary<string, string>> LoadOverrides(TopicMetadataStore store)
+    private void ApplyTopicChange(ReplicaManager replicaManager, TopicMetadata? removed, TopicMetadata? added)
     {
         try
         {
-            return store.Load().ToDictionary(t => t.Name, t => t.Configs, StringComparer.Ordinal);
+            // A change (both set) keeps the partitions: ApplyTopic updates configs, leaders, ISRs
+            // and epochs, and adds new partitions.
+            if (removed is not null && added is null)
+            {
+                replicaManager.RemoveTopic(removed);
+            }
+
+            if (added is not null)
+            {
+                replicaManager.ApplyTopic(added);
+            }
         }
-        catch (InvalidDataException)
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException or InvalidConfigException)
         {
-            return new Dictionary<string, IReadOnlyDictionary<string, string>>(StringComparer.Ordinal);
+            // The metadata change stands (as a controller's would); the partitions it could
+            // not open answer errors until a restart opens them again.
+            HostLog.ApplyTopicFailed(_logger, e, (added ?? removed)!.Name);
         }
     }
 
     /// <summary>
-    /// Partitions found in the log dirs but not in the metadata file (a crash between creating the
-    /// logs and writing the file cannot happen in that order, but a copied-in or older data dir
-    /// can) become topics again, keeping the topic id stored in their partition.metadata.
+    /// Kafka's quickstart config sets the internal topics' replication factors to 1 for a lone
+    /// node; Gregor's zero-config node does the same unless they are configured.
     /// </summary>
-    private void AdoptOrphanLogs(TopicMetadataStore metadata, LogManager logManager, int nodeId)
+    private static Dictionary<string, string> WithLoneNodeDefaults(IReadOnlyDictionary<string, string> properties)
     {
+        var result = new Dictionary<string, string>(properties, StringComparer.Ordinal);
+        result.TryAdd("offsets.topic.replication.factor", "1");
+        result.TryAdd("transaction.state.log.replication.factor", "1");
+        return result;
+    }
+
+    private static IReadOnlyList<string> SplitList(string? value) =>
+        value is null ? [] : value.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
+
+    /// <summary>
+    /// Kafka formats every node with the same cluster id (<c>kafka-storage format</c>); Gregor's
+    /// cluster members derive it from the voter set they share instead, so no formatting step is needed.
+    /// </summary>
+    private static string ClusterIdFor(IReadOnlyDictionary<int, IPEndPoint> voters)
+    {
+        var text = string.Join(",", voters.OrderBy(v => v.Key).Select(v => $"{v.Key}@{v.Value}"));
+        var hash = System.Security.Cryptography.SHA256.HashData(System.Text.Encoding.UTF8.GetBytes("gregor-cluster:" + text));
+        return Convert.ToBase64String(hash, 0, 16).TrimEnd('=').Replace('+', '-').Replace('/', '_');
+    }
+
+    /// <summary>
+    /// A lone node from before the metadata log kept its topics in <c>gregor-topics.json</c>: the
+    /// first start with an empty metadata log imports them once (ids, partitions, epochs, configs).
+    /// </summary>
+    private async Task ImportTopicMetadataFileAsync(QuorumController controller, BrokerConfig config, CancellationToken cancellationToken)
+    {
+        if (controller.Image.Offset >= 0 || !File.Exists(Path.Combine(config.LogDirs[0], TopicMetadataStore.FileName)))
+        {
+            return;
+        }
+
+        IReadOnlyCollection<TopicMetadata> topics;
+        try
+        {
+            topics = new TopicMetadataStore(config.LogDirs[0], "", config.NodeId).Load();
+        }
+        catch (InvalidDataException e)
+        {
+            HostLog.TopicFileUnreadable(_logger, e);
+            return;
+        }
+
+        var imported = await controller.ImportTopicsAsync(
+            [.. topics.Select(t => new ImportedTopic(t.Name, t.TopicId,
+                [.. t.Partitions.Select(p => new ImportedPartition(p.PartitionIndex, p.Replicas, p.Isr, p.LeaderId, p.LeaderEpoch, p.PartitionEpoch))],
+                t.Configs))],
+            cancellationToken).ConfigureAwait(false);
+        HostLog.TopicFileImported(_logger, imported, TopicMetadataStore.FileName);
+    }
+
+    /// <summary>
+    /// Partitions found in the log dirs but not in the metadata (a copied-in or older data dir)
+    /// become topics again on a lone node, keeping the topic id stored in their partition.metadata.
+    /// </summary>
+    private async Task AdoptOrphanLogsAsync(QuorumController controller, LogManager logManager, int nodeId, CancellationToken cancellationToken)
+    {
+        var image = controller.Image;
         var orphans = logManager.AllLogs
-            .Where(l => !metadata.TryGetTopic(l.TopicPartition.Topic, out _))
+            .Where(l => !image.TopicsByName.ContainsKey(l.TopicPartition.Topic))
             .GroupBy(l => l.TopicPartition.Topic, StringComparer.Ordinal)
             .ToList();
         if (orphans.Count == 0)
@@ -286,7 +456,7 @@ public sealed class BrokerServer : IAsyncDisposable
             return;
         }
 
-        var adopted = new List<TopicMetadata>();
+        var adopted = new List<ImportedTopic>();
         foreach (var group in orphans)
         {
             var topicId = group.Select(l => l.TopicId).FirstOrDefault(id => !id.IsZero);
@@ -297,13 +467,13 @@ public sealed class BrokerServer : IAsyncDisposable
 
             var count = group.Max(l => l.TopicPartition.Partition) + 1;
             var partitions = Enumerable.Range(0, count)
-                .Select(p => new PartitionMetadata(p, nodeId, 0, 0, [nodeId], [nodeId]))
+                .Select(p => new ImportedPartition(p, [nodeId], [nodeId], nodeId, 0, 0))
                 .ToArray();
-            adopted.Add(new TopicMetadata(group.Key, topicId, partitions, new Dictionary<string, string>(StringComparer.Ordinal)));
+            adopted.Add(new ImportedTopic(group.Key, topicId, partitions, new Dictionary<string, string>(StringComparer.Ordinal)));
             HostLog.TopicAdopted(_logger, group.Key, topicId.ToString(), count);
         }
 
-        metadata.Adopt(adopted);
+        await controller.ImportTopicsAsync(adopted, cancellationToken).ConfigureAwait(false);
     }
 }
 
@@ -321,6 +491,12 @@ internal static partial class HostLog
 
     [LoggerMessage(EventId = 5, Level = LogLevel.Error, Message = "Could not open or delete the local logs of topic {Topic}")]
     public static partial void ApplyTopicFailed(ILogger logger, Exception exception, string topic);
+
+    [LoggerMessage(EventId = 6, Level = LogLevel.Warning, Message = "The topic metadata file could not be read; its topics are not imported")]
+    public static partial void TopicFileUnreadable(ILogger logger, Exception exception);
+
+    [LoggerMessage(EventId = 7, Level = LogLevel.Information, Message = "Imported {Count} topics from {File} into the metadata log")]
+    public static partial void TopicFileImported(ILogger logger, int count, string file);
 
     [LoggerMessage(EventId = 4, Level = LogLevel.Information, Message = "Gregor broker stopped")]
     public static partial void Stopped(ILogger logger);

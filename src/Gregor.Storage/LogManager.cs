@@ -164,7 +164,9 @@ public sealed class LogManager : IDisposable
                 continue;
             }
 
-            if (name.EndsWith("-future", StringComparison.Ordinal) || name.EndsWith("-stray", StringComparison.Ordinal)
+            // The KRaft metadata log lives beside the partitions but is not one of them.
+            if (name == "__cluster_metadata-0"
+                || name.EndsWith("-future", StringComparison.Ordinal) || name.EndsWith("-stray", StringComparison.Ordinal)
                 || !TopicPartition.TryParseDirectoryName(name, out var tp))
             {
                 continue;

@@ -61,7 +61,7 @@ public sealed class GroupCoordinatorBinding : IDisposable
 
     /// <summary>
     /// Makes sure <c>__consumer_offsets</c> exists (created on first use, as Kafka does, with its
-    /// partition count, compaction and replication factor capped at the live brokers) and that
+    /// partition count, compaction and replication factor) and that
     /// the partition coordinating <paramref name="key"/> is loaded or loading.
     /// Returns COORDINATOR_NOT_AVAILABLE when the topic cannot be created.
     /// </summary>
@@ -75,7 +75,8 @@ public sealed class GroupCoordinatorBinding : IDisposable
         if (!_broker.Metadata.TryGetTopic(TopicNames.GroupMetadataTopicName, out var topic))
         {
             var settings = _broker.Settings;
-            var factor = (short)Math.Min(settings.OffsetsTopicReplicationFactor, Math.Max(1, _broker.Metadata.AliveBrokers.Count));
+            // Not capped at the live brokers: too few answer COORDINATOR_NOT_AVAILABLE, as in Kafka.
+            var factor = settings.OffsetsTopicReplicationFactor;
             var result = _broker.TopicCreator.Create(
                 TopicNames.GroupMetadataTopicName,
                 Config.OffsetsTopicNumPartitions,

@@ -4,7 +4,8 @@
 // Topics are never auto-created by produce (Kafka 4). Idempotent producers' sequence numbers
 // and epochs are checked by the partition's producer state (storage). Transactional batches are
 // verified against the coordinator's partition set (KIP-890 part 1) when this broker coordinates
-// the transactional id; a remote coordinator is not asked yet.
+// the transactional id; a remote coordinator is not asked yet. In a cluster, acks=all answers
+// once the high watermark covers the append (or timeout_ms passes: REQUEST_TIMED_OUT).
 using System.Runtime.InteropServices;
 using Gregor.Broker.Dispatch;
 using Gregor.Broker.Metadata;
@@ -34,6 +35,7 @@ public sealed class ProduceHandler : ApiHandler<ProduceRequest>
         var acks = request.Acks;
         var response = new ProduceResponse();
         var anyError = false;
+        List<(ProduceResponse.PartitionProduceResponse Response, string Topic, int Partition, long RequiredOffset)>? awaitingAcks = null;
         foreach (var topicData in request.TopicData)
         {
             var topicResponse = new ProduceResponse.TopicProduceResponse { Name = topicData.Name };
@@ -84,7 +86,12 @@ public sealed class ProduceHandler : ApiHandler<ProduceRequest>
                 }
 
                 anyError |= result.ErrorCode != ErrorCode.None;
-                topicResponse.PartitionResponses.Add(ToResponse(partitionData.Index, result, version));
+                var partitionResponse = ToResponse(partitionData.Index, result, version);
+                topicResponse.PartitionResponses.Add(partitionResponse);
+                if (acks == -1 && result.ErrorCode == ErrorCode.None && result.LastOffset >= 0 && _broker.ReplicaManager.Replication is not null)
+                {
+                    (awaitingAcks ??= []).Add((partitionResponse, topicData.Name, partitionData.Index, result.LastOffset + 1));
+                }
             }
         }
 
@@ -100,7 +107,33 @@ public sealed class ProduceHandler : ApiHandler<ProduceRequest>
             return Respond(null);
         }
 
+        if (awaitingAcks is not null)
+        {
+            return new ValueTask<IResponseMessage?>(AwaitAcksAsync(response, awaitingAcks, TimeSpan.FromMilliseconds(Math.Max(0, request.TimeoutMs)), cancellationToken));
+        }
+
         return Respond(response);
+    }
+
+    private async Task<IResponseMessage?> AwaitAcksAsync(
+        ProduceResponse response,
+        List<(ProduceResponse.PartitionProduceResponse Response, string Topic, int Partition, long RequiredOffset)> awaitingAcks,
+        TimeSpan timeout,
+        CancellationToken cancellationToken)
+    {
+        var waits = awaitingAcks
+            .Select(a => _broker.ReplicaManager.WaitForAcksAsync(a.Topic, a.Partition, a.RequiredOffset, timeout, cancellationToken))
+            .ToArray();
+        var errors = await Task.WhenAll(waits).ConfigureAwait(false);
+        for (var i = 0; i < errors.Length; i++)
+        {
+            if (errors[i] != ErrorCode.None)
+            {
+                awaitingAcks[i].Response.ErrorCode = (short)errors[i];
+            }
+        }
+
+        return response;
     }
 
     private static ProduceResponse.PartitionProduceResponse ToResponse(int index, ProducePartitionResult result, short version)

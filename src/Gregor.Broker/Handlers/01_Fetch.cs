@@ -3,7 +3,8 @@
 // incremental fetch on an unknown session gets FETCH_SESSION_ID_NOT_FOUND. Topic ids from v13.
 // read_committed reads up to the last stable offset and gets the aborted transactions overlapping
 // the records returned (from the partition's .txnindex).
-// Follower fetches (replica id >= 0) are served like consumers until replication exists.
+// Follower fetches (replica id >= 0; in ReplicaState from v15, KIP-903) read up to the log end and
+// report the follower's position to the leader's replica manager (ISR, high watermark).
 using Gregor.Broker.Metadata;
 using Gregor.Broker.Replica;
 using Gregor.Protocol;
@@ -67,7 +68,7 @@ public sealed class FetchHandler : ApiHandler<FetchRequest>
         }
 
         var fetchParams = new FetchParams(
-            request.ReplicaId,
+            version >= 15 ? request.ReplicaState.ReplicaId : request.ReplicaId,
             TimeSpan.FromMilliseconds(Math.Max(0, request.MaxWaitMs)),
             request.MinBytes,
             request.MaxBytes,

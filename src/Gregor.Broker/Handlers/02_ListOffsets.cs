@@ -1,6 +1,7 @@
 // ListOffsets v1-10 (v0's "old style offsets" list is not served). Earliest (-2), latest (-1),
 // max timestamp (-3, KIP-734, v7+), earliest local (-4) and latest tiered (-5) specs, and
-// timestamps through the time index. Leader epochs are checked and returned (v4+).
+// timestamps through the time index. Leader epochs are checked and returned (v4+). Consumers
+// (replica id -1) see at most the high watermark; brokers and debugging tools (-2) the log end.
 using Gregor.Protocol;
 using Gregor.Protocol.Messages;
 
@@ -35,7 +36,7 @@ public sealed class ListOffsetsHandler : ApiHandler<ListOffsetsRequest>
                 else
                 {
                     var result = _broker.ReplicaManager.FetchOffsetForTimestamp(
-                        topic.Name, partition.PartitionIndex, partition.Timestamp, request.IsolationLevel, partition.CurrentLeaderEpoch);
+                        topic.Name, partition.PartitionIndex, partition.Timestamp, request.IsolationLevel, partition.CurrentLeaderEpoch, request.ReplicaId);
                     partitionResponse.ErrorCode = (short)result.ErrorCode;
                     partitionResponse.Timestamp = result.Timestamp;
                     partitionResponse.Offset = result.Offset;

@@ -113,7 +113,7 @@ public sealed class MetadataHandler : ApiHandler<MetadataRequest>
             return Error(name, Uuid.Zero, ErrorCode.UnknownTopicOrPartition);
         }
 
-        var (partitions, factor, configs) = InternalTopicSettings(name);
+        var (partitions, factor, configs) = InternalTopics.CreationSettings(_broker.Settings, name);
         var result = _broker.TopicCreator.Create(name, partitions, factor, null, configs, validateOnly: false);
         if (result.ErrorCode == ErrorCode.TopicAlreadyExists && _broker.Metadata.TryGetTopic(name, out var raced))
         {
@@ -128,31 +128,6 @@ public sealed class MetadataHandler : ApiHandler<MetadataRequest>
 
         BrokerLog.TopicAutoCreated(_broker.Logger, name, "Metadata", context.ClientId);
         return Describe(result.Topic, includeOperations);
-    }
-
-    /// <summary>
-    /// Internal topics are auto-created with their own settings, as Kafka's AutoTopicCreationManager
-    /// does: the offsets and transaction topics are compacted, with their partition counts and
-    /// replication factors capped at the live broker count (so a single node can host them).
-    /// </summary>
-    private (int Partitions, short ReplicationFactor, IReadOnlyList<KeyValuePair<string, string?>> Configs) InternalTopicSettings(string name)
-    {
-        var settings = _broker.Settings;
-        var liveBrokers = Math.Max(1, _broker.Metadata.AliveBrokers.Count);
-        switch (name)
-        {
-            case TopicNames.GroupMetadataTopicName:
-                return (settings.OffsetsTopicNumPartitions, (short)Math.Min(settings.OffsetsTopicReplicationFactor, liveBrokers),
-                    [new("cleanup.policy", "compact"), new("compression.type", "producer"), new("segment.bytes", "104857600")]);
-            case TopicNames.TransactionStateTopicName:
-                var factor = (short)Math.Min(settings.TransactionStateLogReplicationFactor, liveBrokers);
-                var minIsr = Math.Min(settings.TransactionStateLogMinIsr, (int)factor);
-                return (settings.TransactionStateLogNumPartitions, factor,
-                    [new("cleanup.policy", "compact"), new("compression.type", "uncompressed"), new("segment.bytes", "104857600"),
-                     new("min.insync.replicas", minIsr.ToString(System.Globalization.CultureInfo.InvariantCulture)), new("unclean.leader.election.enable", "false")]);
-            default:
-                return (-1, -1, []);
-        }
     }
 
     private static MetadataResponse.MetadataResponseTopic Describe(TopicMetadata topic, bool includeOperations)

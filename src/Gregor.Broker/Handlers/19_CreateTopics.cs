@@ -3,6 +3,7 @@
 // configs, partition count and replication factor, v7 the topic id. The timeout is not waited on:
 // creation is complete when the topic metadata file is written.
 using Gregor.Broker.Metadata;
+using Gregor.Broker.Cluster;
 using Gregor.Protocol;
 using Gregor.Protocol.Messages;
 using Gregor.Storage;
@@ -12,14 +13,37 @@ namespace Gregor.Broker.Handlers;
 [ApiHandler(ApiKey.CreateTopics, 2, 7)]
 public sealed class CreateTopicsHandler : ApiHandler<CreateTopicsRequest>
 {
+    private readonly ControllerChannel? _controller;
     private readonly BrokerContext _broker;
 
-    public CreateTopicsHandler(BrokerContext broker)
+    public CreateTopicsHandler(BrokerContext broker, ControllerChannel? controller = null)
     {
+        _controller = controller;
         _broker = broker;
     }
 
-    protected override ValueTask<IResponseMessage?> HandleAsync(RequestContext context, CreateTopicsRequest request, CancellationToken cancellationToken)
+    protected override async ValueTask<IResponseMessage?> HandleAsync(RequestContext context, CreateTopicsRequest request, CancellationToken cancellationToken)
+    {
+        // Admin writes go to the active controller (Kafka's brokers forward them too).
+        if (_controller is { IsActive: false } && true
+            && await _controller.TryForwardAsync<CreateTopicsResponse>(request, context.ApiVersion, cancellationToken).ConfigureAwait(false) is { } forwarded)
+        {
+            // Clients often ask this broker about the new topics next: let its image catch up first.
+            await _controller.WaitForMetadataAsync(
+                image => forwarded.Topics.Where(t => t.ErrorCode == 0).All(t => image.TopicsByName.ContainsKey(t.Name)), cancellationToken).ConfigureAwait(false);
+            return forwarded;
+        }
+
+        if (_controller is not null)
+        {
+            // Placement and checks below read this node's image: let it hold every committed entry.
+            await _controller.Controller.CatchUpAsync(cancellationToken).ConfigureAwait(false);
+        }
+
+        return await HandleLocally(context, request, cancellationToken).ConfigureAwait(false);
+    }
+
+    private ValueTask<IResponseMessage?> HandleLocally(RequestContext context, CreateTopicsRequest request, CancellationToken cancellationToken)
     {
         var version = context.ApiVersion;
         var response = new CreateTopicsResponse();

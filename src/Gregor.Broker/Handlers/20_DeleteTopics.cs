@@ -2,6 +2,7 @@
 // delete.topic.enable=false answers TOPIC_DELETION_DISABLED. Deletion is complete when the
 // response is sent: the topic is gone from metadata and its logs are renamed for deletion.
 using Gregor.Broker.Metadata;
+using Gregor.Broker.Cluster;
 using Gregor.Protocol;
 using Gregor.Protocol.Messages;
 
@@ -10,14 +11,36 @@ namespace Gregor.Broker.Handlers;
 [ApiHandler(ApiKey.DeleteTopics, 1, 6)]
 public sealed class DeleteTopicsHandler : ApiHandler<DeleteTopicsRequest>
 {
+    private readonly ControllerChannel? _controller;
     private readonly BrokerContext _broker;
 
-    public DeleteTopicsHandler(BrokerContext broker)
+    public DeleteTopicsHandler(BrokerContext broker, ControllerChannel? controller = null)
     {
+        _controller = controller;
         _broker = broker;
     }
 
-    protected override ValueTask<IResponseMessage?> HandleAsync(RequestContext context, DeleteTopicsRequest request, CancellationToken cancellationToken)
+    protected override async ValueTask<IResponseMessage?> HandleAsync(RequestContext context, DeleteTopicsRequest request, CancellationToken cancellationToken)
+    {
+        // Admin writes go to the active controller (Kafka's brokers forward them too).
+        if (_controller is { IsActive: false } && true
+            && await _controller.TryForwardAsync<DeleteTopicsResponse>(request, context.ApiVersion, cancellationToken).ConfigureAwait(false) is { } forwarded)
+        {
+            await _controller.WaitForMetadataAsync(
+                image => request.TopicNames.Concat(request.Topics.Select(t => t.Name ?? string.Empty)).All(n => !image.TopicsByName.ContainsKey(n)), cancellationToken).ConfigureAwait(false);
+            return forwarded;
+        }
+
+        if (_controller is not null)
+        {
+            // Placement and checks below read this node's image: let it hold every committed entry.
+            await _controller.Controller.CatchUpAsync(cancellationToken).ConfigureAwait(false);
+        }
+
+        return await HandleLocally(context, request, cancellationToken).ConfigureAwait(false);
+    }
+
+    private ValueTask<IResponseMessage?> HandleLocally(RequestContext context, DeleteTopicsRequest request, CancellationToken cancellationToken)
     {
         var version = context.ApiVersion;
         var response = new DeleteTopicsResponse();

@@ -3,6 +3,7 @@
 // keep their data; keyed records may map differently afterwards, as in Kafka. validate-only checks
 // without creating.
 using Gregor.Broker.Metadata;
+using Gregor.Broker.Cluster;
 using Gregor.Protocol;
 using Gregor.Protocol.Messages;
 
@@ -11,14 +12,34 @@ namespace Gregor.Broker.Handlers;
 [ApiHandler(ApiKey.CreatePartitions, 0, 3)]
 public sealed class CreatePartitionsHandler : ApiHandler<CreatePartitionsRequest>
 {
+    private readonly ControllerChannel? _controller;
     private readonly BrokerContext _broker;
 
-    public CreatePartitionsHandler(BrokerContext broker)
+    public CreatePartitionsHandler(BrokerContext broker, ControllerChannel? controller = null)
     {
+        _controller = controller;
         _broker = broker;
     }
 
-    protected override ValueTask<IResponseMessage?> HandleAsync(RequestContext context, CreatePartitionsRequest request, CancellationToken cancellationToken)
+    protected override async ValueTask<IResponseMessage?> HandleAsync(RequestContext context, CreatePartitionsRequest request, CancellationToken cancellationToken)
+    {
+        // Admin writes go to the active controller (Kafka's brokers forward them too).
+        if (_controller is { IsActive: false } && true
+            && await _controller.TryForwardAsync<CreatePartitionsResponse>(request, context.ApiVersion, cancellationToken).ConfigureAwait(false) is { } forwarded)
+        {
+            return forwarded;
+        }
+
+        if (_controller is not null)
+        {
+            // Placement and checks below read this node's image: let it hold every committed entry.
+            await _controller.Controller.CatchUpAsync(cancellationToken).ConfigureAwait(false);
+        }
+
+        return await HandleLocally(context, request, cancellationToken).ConfigureAwait(false);
+    }
+
+    private ValueTask<IResponseMessage?> HandleLocally(RequestContext context, CreatePartitionsRequest request, CancellationToken cancellationToken)
     {
         var response = new CreatePartitionsResponse();
         var duplicates = request.Topics.GroupBy(t => t.Name, StringComparer.Ordinal).Where(g => g.Count() > 1).Select(g => g.Key).ToHashSet(StringComparer.Ordinal);

@@ -3,6 +3,7 @@
 // writing. Persisted in the topic metadata and applied live. Broker configs are read-only in
 // Gregor (INVALID_REQUEST, as Kafka answers for configs it cannot update dynamically).
 using Gregor.Broker.Metadata;
+using Gregor.Broker.Cluster;
 using Gregor.Protocol;
 using Gregor.Protocol.Messages;
 
@@ -11,14 +12,36 @@ namespace Gregor.Broker.Handlers;
 [ApiHandler(ApiKey.IncrementalAlterConfigs, 0, 1)]
 public sealed class IncrementalAlterConfigsHandler : ApiHandler<IncrementalAlterConfigsRequest>
 {
+    private const sbyte TopicResourceType = 2;
+
+    private readonly ControllerChannel? _controller;
     private readonly TopicConfigAlterations _alterations;
 
-    public IncrementalAlterConfigsHandler(BrokerContext broker)
+    public IncrementalAlterConfigsHandler(BrokerContext broker, ControllerChannel? controller = null)
     {
+        _controller = controller;
         _alterations = new TopicConfigAlterations(broker);
     }
 
-    protected override ValueTask<IResponseMessage?> HandleAsync(RequestContext context, IncrementalAlterConfigsRequest request, CancellationToken cancellationToken)
+    protected override async ValueTask<IResponseMessage?> HandleAsync(RequestContext context, IncrementalAlterConfigsRequest request, CancellationToken cancellationToken)
+    {
+        // Admin writes go to the active controller (Kafka's brokers forward them too).
+        if (_controller is { IsActive: false } && request.Resources.All(r => r.ResourceType == TopicResourceType)
+            && await _controller.TryForwardAsync<IncrementalAlterConfigsResponse>(request, context.ApiVersion, cancellationToken).ConfigureAwait(false) is { } forwarded)
+        {
+            return forwarded;
+        }
+
+        if (_controller is not null)
+        {
+            // Placement and checks below read this node's image: let it hold every committed entry.
+            await _controller.Controller.CatchUpAsync(cancellationToken).ConfigureAwait(false);
+        }
+
+        return await HandleLocally(context, request, cancellationToken).ConfigureAwait(false);
+    }
+
+    private ValueTask<IResponseMessage?> HandleLocally(RequestContext context, IncrementalAlterConfigsRequest request, CancellationToken cancellationToken)
     {
         var response = new IncrementalAlterConfigsResponse();
         var duplicates = request.Resources

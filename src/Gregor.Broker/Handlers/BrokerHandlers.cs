@@ -1,9 +1,12 @@
+using Gregor.Broker.Cluster;
+
 namespace Gregor.Broker.Handlers;
 
 /// <summary>Every API this broker serves. Adding an API: a new <c>NN_Name.cs</c> handler and one line here.</summary>
 public static class BrokerHandlers
 {
-    public static HandlerRegistry Create(BrokerContext broker)
+    /// <param name="controller">This node's way to the active controller (controller RPCs, forwarded admin writes); null in unit tests without a metadata quorum.</param>
+    public static HandlerRegistry Create(BrokerContext broker, ControllerChannel? controller = null)
     {
         HandlerRegistry? registry = null;
         registry = new HandlerRegistry(
@@ -11,11 +14,12 @@ public static class BrokerHandlers
             new ProduceHandler(broker),
             new FetchHandler(broker),
             new ListOffsetsHandler(broker),
+            new OffsetForLeaderEpochHandler(broker),
             new MetadataHandler(broker),
             new FindCoordinatorHandler(broker),
             new ApiVersionsHandler(() => registry!),
-            new CreateTopicsHandler(broker),
-            new DeleteTopicsHandler(broker),
+            new CreateTopicsHandler(broker, controller),
+            new DeleteTopicsHandler(broker, controller),
             new InitProducerIdHandler(broker),
             new AddPartitionsToTxnHandler(broker),
             new AddOffsetsToTxnHandler(broker),
@@ -44,10 +48,17 @@ public static class BrokerHandlers
 
             // Data lifecycle and topic administration.
             new DeleteRecordsHandler(broker),
-            new AlterConfigsHandler(broker),
+            new AlterConfigsHandler(broker, controller),
             new DescribeLogDirsHandler(broker),
-            new CreatePartitionsHandler(broker),
-            new IncrementalAlterConfigsHandler(broker),
+            new CreatePartitionsHandler(broker, controller),
+            new IncrementalAlterConfigsHandler(broker, controller),
+
+            // Cluster (issue 5): leader elections, and the controller RPCs brokers send each other.
+            new ElectLeadersHandler(controller),
+            new AlterPartitionHandler(controller),
+            new BrokerRegistrationHandler(broker, controller),
+            new BrokerHeartbeatHandler(controller),
+            new AllocateProducerIdsHandler(controller),
         ]);
         return registry;
     }

@@ -4,8 +4,9 @@ namespace Gregor.Broker.Metadata;
 
 /// <summary>
 /// Read side of the cluster metadata: what handlers consult to answer Metadata, route produce and
-/// fetch, and describe the cluster. Today backed by <see cref="TopicMetadataStore"/>; the KRaft
-/// metadata image replaces it without the handlers noticing.
+/// fetch, and describe the cluster. The broker's is <see cref="ImageMetadataView"/> over the KRaft
+/// metadata image; <see cref="TopicMetadataStore"/> (the older file-backed store) remains for tests
+/// and for importing a lone node's <c>gregor-topics.json</c>.
 /// </summary>
 public interface IMetadataView
 {

@@ -9,13 +9,16 @@ namespace Gregor.Broker.Metadata;
 /// <see cref="IMetadataView"/> and <see cref="ITopicMetadataWriter"/> over the KRaft metadata image
 /// and the active controller (issue 5), the replacement for <see cref="TopicMetadataStore"/>.
 /// Handlers keep their synchronous writer: on the quorum of one a controller write completes as
-/// soon as the entry is on local disk. Not wired into the broker yet.
+/// soon as the entry is on local disk. On a node that is not the active controller topic creation
+/// (internal topics, auto-creation) goes to the active controller through <see cref="RemoteCreateTopic"/>
+/// and returns once this node's image has the new topic.
 /// </summary>
 public sealed class ImageMetadataView : IMetadataView, ITopicMetadataWriter
 {
     private readonly QuorumController _controller;
     private readonly Lock _publishLock = new();
     private Converted _current;
+    private TaskCompletionSource _published = new(TaskCreationOptions.RunContinuationsAsynchronously);
 
     public ImageMetadataView(QuorumController controller, string clusterId)
     {
@@ -35,6 +38,15 @@ public sealed class ImageMetadataView : IMetadataView, ITopicMetadataWriter
 
     public event Action<TopicMetadata?, TopicMetadata?>? TopicsChanged;
 
+    /// <summary>The offset of the metadata image this view publishes.</summary>
+    public long ImageOffset => Volatile.Read(ref _current).Offset;
+
+    /// <summary>Creates a topic on the active controller when it is another node (set in a cluster).</summary>
+    public Func<string, IReadOnlyList<IReadOnlyList<int>>, IReadOnlyDictionary<string, string>, CancellationToken, Task<(ErrorCode ErrorCode, string? Message, Uuid TopicId)>>? RemoteCreateTopic { get; set; }
+
+    /// <summary>How long a remote creation waits for the new topic to reach this node's image.</summary>
+    public TimeSpan RemoteCreateTimeout { get; set; } = TimeSpan.FromSeconds(10);
+
     public bool TryGetTopic(string name, out TopicMetadata topic) =>
         Volatile.Read(ref _current).ByName.TryGetValue(name, out topic!);
 
@@ -43,6 +55,11 @@ public sealed class ImageMetadataView : IMetadataView, ITopicMetadataWriter
 
     public TopicMetadata CreateTopic(string name, IReadOnlyList<IReadOnlyList<int>> replicaAssignment, IReadOnlyDictionary<string, string> configs)
     {
+        if (!_controller.IsActive && RemoteCreateTopic is { } remote)
+        {
+            return CreateTopicRemotely(remote, name, replicaAssignment, configs);
+        }
+
         var result = _controller
             .CreateTopicsAsync([new CreatableTopic(name, Assignments: replicaAssignment, Configs: configs)], CancellationToken.None)
             .GetAwaiter().GetResult()[0];
@@ -111,6 +128,55 @@ public sealed class ImageMetadataView : IMetadataView, ITopicMetadataWriter
         return Updated(name, error, message);
     }
 
+    private TopicMetadata CreateTopicRemotely(
+        Func<string, IReadOnlyList<IReadOnlyList<int>>, IReadOnlyDictionary<string, string>, CancellationToken, Task<(ErrorCode ErrorCode, string? Message, Uuid TopicId)>> remote,
+        string name,
+        IReadOnlyList<IReadOnlyList<int>> replicaAssignment,
+        IReadOnlyDictionary<string, string> configs)
+    {
+        using var cts = new CancellationTokenSource(RemoteCreateTimeout);
+        var (error, message, topicId) = remote(name, replicaAssignment, configs, cts.Token).GetAwaiter().GetResult();
+        if (error == ErrorCode.TopicAlreadyExists)
+        {
+            // Another broker created it a moment ago: callers look again, so let this image have it first.
+            WaitForPublish(() => TryGetTopic(name, out _), cts.Token);
+        }
+
+        if (error != ErrorCode.None)
+        {
+            throw new TopicMetadataException(error, message ?? error.ToString());
+        }
+
+        if (!WaitForPublish(() => TryGetTopic(topicId, out _), cts.Token) || !TryGetTopic(topicId, out var topic))
+        {
+            throw new TopicMetadataException(ErrorCode.RequestTimedOut, $"Topic '{name}' was created but has not reached this broker's metadata yet.");
+        }
+
+        return topic;
+    }
+
+    /// <summary>Waits until <paramref name="condition"/> holds after some publication; false when cancelled first.</summary>
+    private bool WaitForPublish(Func<bool> condition, CancellationToken cancellationToken)
+    {
+        while (true)
+        {
+            var published = Volatile.Read(ref _published).Task;
+            if (condition())
+            {
+                return true;
+            }
+
+            try
+            {
+                published.WaitAsync(cancellationToken).GetAwaiter().GetResult();
+            }
+            catch (OperationCanceledException)
+            {
+                return false;
+            }
+        }
+    }
+
     private TopicMetadata Updated(string name, ErrorCode error, string? message)
     {
         if (error != ErrorCode.None)
@@ -157,6 +223,8 @@ public sealed class ImageMetadataView : IMetadataView, ITopicMetadataWriter
 
             Volatile.Write(ref _current, next);
         }
+
+        Interlocked.Exchange(ref _published, new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously)).TrySetResult();
 
         foreach (var (removed, added) in changes)
         {

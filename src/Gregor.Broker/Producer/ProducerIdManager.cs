@@ -17,6 +17,7 @@ public sealed class ProducerIdManager
 
     private readonly Lock _lock = new();
     private readonly string _path;
+    private readonly Func<(long Start, int Size)>? _allocateBlock;
     private long _next;
     private long _blockEnd;
 
@@ -30,11 +31,28 @@ public sealed class ProducerIdManager
         _blockEnd = persisted;
     }
 
+    /// <summary>
+    /// A cluster member's manager: each block comes from the active controller (AllocateProducerIds,
+    /// KIP-730), which keeps ids unique across brokers; <paramref name="allocateBlock"/> throws when
+    /// no block can be had.
+    /// </summary>
+    public ProducerIdManager(Func<(long Start, int Size)> allocateBlock)
+    {
+        _path = string.Empty;
+        _allocateBlock = allocateBlock;
+    }
+
     public long GenerateProducerId()
     {
         lock (_lock)
         {
-            if (_next >= _blockEnd)
+            if (_next >= _blockEnd && _allocateBlock is not null)
+            {
+                var (start, size) = _allocateBlock();
+                _next = start;
+                _blockEnd = start + size;
+            }
+            else if (_next >= _blockEnd)
             {
                 var end = _next + BlockSize;
                 Persist(end);

@@ -14,10 +14,14 @@ internal sealed class DelayedFetch : IDisposable
     private ITimer? _timer;
     private CancellationTokenRegistration _cancellation;
 
-    public DelayedFetch(long bytesNeeded)
+    public DelayedFetch(long bytesNeeded, bool isReplicaFetch = false)
     {
         _bytesNeeded = bytesNeeded;
+        IsReplicaFetch = isReplicaFetch;
     }
+
+    /// <summary>A follower's fetch: woken by leader appends (it reads up to the log end), not by the high watermark.</summary>
+    public bool IsReplicaFetch { get; }
 
     public Task Completion => _completion.Task;
 

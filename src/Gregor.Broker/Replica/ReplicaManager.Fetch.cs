@@ -56,7 +56,7 @@ public sealed partial class ReplicaManager
             return results;
         }
 
-        using var waiter = new DelayedFetch(fetchParams.MinBytes - bytesRead);
+        using var waiter = new DelayedFetch(fetchParams.MinBytes - bytesRead, IsReplicaFetch(fetchParams));
         var parked = new List<Partition>(requests.Count);
         try
         {
@@ -71,11 +71,12 @@ public sealed partial class ReplicaManager
             }
 
             // An append between the first read and the registration above would otherwise go
-            // unnoticed until max wait: compare high watermarks now that the waiter is in place.
+            // unnoticed until max wait: compare high watermarks (log ends for a follower) now
+            // that the waiter is in place.
             for (var i = 0; i < requests.Count; i++)
             {
                 var partition = GetPartition(requests[i].Topic, requests[i].Partition);
-                if (partition is null || partition.HighWatermark != highWatermarks[i])
+                if (partition is null || VisibleEnd(partition, fetchParams) != highWatermarks[i])
                 {
                     waiter.Complete();
                     break;
@@ -101,6 +102,13 @@ public sealed partial class ReplicaManager
 
         return ReadAll(fetchParams, requests, out _, out _, out _);
     }
+
+    /// <summary>A fetch from a broker replicating the partition (replica id ≥ 0) rather than a consumer.</summary>
+    private bool IsReplicaFetch(FetchParams fetchParams) => fetchParams.ReplicaId >= 0 && Replication is not null;
+
+    // Followers read up to the log end; consumers never above the high watermark (KIP-101, §4).
+    private long VisibleEnd(Partition partition, FetchParams fetchParams) =>
+        IsReplicaFetch(fetchParams) ? partition.LogEndOffset : partition.HighWatermark;
 
     private FetchPartitionResult[] ReadAll(FetchParams fetchParams, IReadOnlyList<FetchPartitionRequest> requests, out long bytesRead, out bool anyError, out long[] highWatermarks)
     {
@@ -136,8 +144,9 @@ public sealed partial class ReplicaManager
                 continue;
             }
 
+            var replicaFetch = IsReplicaFetch(fetchParams);
             var highWatermark = partition.HighWatermark;
-            highWatermarks[i] = highWatermark;
+            highWatermarks[i] = VisibleEnd(partition, fetchParams);
             result.HighWatermark = highWatermark;
             result.LastStableOffset = partition.LastStableOffset;
             result.LogStartOffset = partition.LogStartOffset;
@@ -146,7 +155,7 @@ public sealed partial class ReplicaManager
             // limits (KIP-74), so a batch larger than max bytes cannot stall a consumer forever.
             var limit = (int)Math.Min(Math.Max(0, request.PartitionMaxBytes), remaining);
             var minOneBatch = bytesRead == 0;
-            var maxOffset = fetchParams.IsolationLevel == 1 ? partition.LastStableOffset : highWatermark;
+            var maxOffset = replicaFetch ? long.MaxValue : fetchParams.IsolationLevel == 1 ? partition.LastStableOffset : highWatermark;
             LogReadInfo read;
             try
             {
@@ -169,9 +178,18 @@ public sealed partial class ReplicaManager
                 continue;
             }
 
+            if (replicaFetch)
+            {
+                // The follower's fetch offset is its log end offset (Kafka's updateFollowerFetchState);
+                // it may move the high watermark and the ISR, and the follower learns the new HW now.
+                UpdateFollowerFetchState(partition, fetchParams.ReplicaId, request.FetchOffset, read.LogEndOffset);
+                result.HighWatermark = partition.HighWatermark;
+                result.LastStableOffset = partition.LastStableOffset;
+            }
+
             result.Records = read.Records;
             result.Owner = read;
-            if (fetchParams.IsolationLevel == 1 && read.Records.Length > 0)
+            if (!replicaFetch && fetchParams.IsolationLevel == 1 && read.Records.Length > 0)
             {
                 result.AbortedTransactions = partition.Log.CollectAbortedTransactions(request.FetchOffset, maxOffset);
             }

@@ -15,12 +15,20 @@ public sealed partial class ReplicaManager
     public const long EarliestLocalTimestamp = -4;
     public const long LatestTieredTimestamp = -5;
 
+    /// <summary>Kafka's replica id of a consumer in ListOffsets and Fetch.</summary>
+    public const int ConsumerReplicaId = -1;
+
+    /// <summary>Kafka's replica id for debugging tools: may read from followers and beyond the high watermark.</summary>
+    public const int DebuggingReplicaId = -2;
+
     /// <summary>
     /// ListOffsets for a consumer: earliest (-2) is the log start offset, latest (-1) the high
     /// watermark (or last stable offset for read_committed), max timestamp (-3, KIP-734) and
-    /// timestamps go through the time index, which only ever sees appended, committed data here.
+    /// timestamps go through the time index; an offset found at or above the high watermark is not
+    /// returned. A broker asking (replica id ≥ 0) or the debugging id (-2) gets the log end offset
+    /// for latest, as Kafka answers only consumers (-1) with the high watermark; -2 may ask a follower.
     /// </summary>
-    public ListOffsetsPartitionResult FetchOffsetForTimestamp(string topic, int partitionIndex, long timestamp, sbyte isolationLevel, int currentLeaderEpoch)
+    public ListOffsetsPartitionResult FetchOffsetForTimestamp(string topic, int partitionIndex, long timestamp, sbyte isolationLevel, int currentLeaderEpoch, int replicaId = ConsumerReplicaId)
     {
         var partition = GetPartition(topic, partitionIndex);
         if (partition is null)
@@ -28,7 +36,7 @@ public sealed partial class ReplicaManager
             return ListOffsetsPartitionResult.Error(ErrorCode.UnknownTopicOrPartition);
         }
 
-        var epochError = partition.CheckLeaderEpoch(currentLeaderEpoch);
+        var epochError = replicaId == DebuggingReplicaId ? partition.CheckEpochOnly(currentLeaderEpoch) : partition.CheckLeaderEpoch(currentLeaderEpoch);
         if (epochError != ErrorCode.None)
         {
             return ListOffsetsPartitionResult.Error(epochError);
@@ -37,7 +45,8 @@ public sealed partial class ReplicaManager
         switch (timestamp)
         {
             case LatestTimestamp:
-                var latest = isolationLevel == 1 ? partition.LastStableOffset : partition.HighWatermark;
+                var latest = replicaId != ConsumerReplicaId ? partition.LogEndOffset
+                    : isolationLevel == 1 ? partition.LastStableOffset : partition.HighWatermark;
                 return new ListOffsetsPartitionResult(ErrorCode.None, -1, latest, partition.LeaderEpoch);
             case EarliestTimestamp or EarliestLocalTimestamp:
             {

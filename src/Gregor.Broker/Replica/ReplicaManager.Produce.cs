@@ -16,6 +16,9 @@ public readonly record struct ProducePartitionResult(
 {
     public static ProducePartitionResult Error(ErrorCode errorCode, string? message = null) =>
         new(errorCode, message, -1, -1, -1, null);
+
+    /// <summary>The last offset appended (acks=all waits for the high watermark to pass it); -1 on error.</summary>
+    public long LastOffset { get; init; } = -1;
 }
 
 public sealed partial class ReplicaManager
@@ -72,6 +75,6 @@ public sealed partial class ReplicaManager
         }
 
         AdvanceHighWatermark(partition, records.Length);
-        return new ProducePartitionResult(ErrorCode.None, null, info.FirstOffset, info.LogAppendTime, info.LogStartOffset, null);
+        return new ProducePartitionResult(ErrorCode.None, null, info.FirstOffset, info.LogAppendTime, info.LogStartOffset, null) { LastOffset = info.LastOffset };
     }
 }

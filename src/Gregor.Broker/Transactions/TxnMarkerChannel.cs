@@ -132,3 +132,17 @@ public sealed class RemoteTxnMarkerChannel : ITxnMarkerChannel
         return results;
     }
 }
+
+/// <summary>The broker's wiring of <see cref="RemoteTxnMarkerChannel"/> over its node-to-node client.</summary>
+public static class TxnMarkerChannels
+{
+    /// <summary>
+    /// Markers to each partition's leader from the metadata: local ones appended here, others sent
+    /// as WriteTxnMarkers v1 on the inter-broker listener over a "txn-markers" connection.
+    /// </summary>
+    public static RemoteTxnMarkerChannel Create(int localNodeId, ReplicaManager replicaManager, IMetadataView metadata,
+        string interBrokerListenerName, Client.NodeClientPool clients, TimeSpan requestTimeout) =>
+        new(localNodeId, new LocalTxnMarkerChannel(replicaManager),
+            node => metadata.AliveBrokers.FirstOrDefault(b => b.NodeId == node)?.EndpointFor(interBrokerListenerName),
+            (endpoint, request, ct) => clients.SendAsync<WriteTxnMarkersResponse>(endpoint.Host, endpoint.Port, "txn-markers", request, 1, requestTimeout, ct));
+}

@@ -29,6 +29,15 @@ public sealed class QuorumControllerOptions
 
     /// <summary>Producer ids handed to a broker per AllocateProducerIds (Kafka's block size).</summary>
     public int ProducerIdBlockSize { get; init; } = 1000;
+
+    /// <summary><c>auto.leader.rebalance.enable</c>: move leadership back to preferred replicas periodically.</summary>
+    public bool AutoLeaderRebalanceEnable { get; init; } = true;
+
+    /// <summary><c>leader.imbalance.check.interval.seconds</c>.</summary>
+    public TimeSpan LeaderImbalanceCheckInterval { get; init; } = TimeSpan.FromSeconds(300);
+
+    /// <summary><c>unclean.leader.election.enable</c>, the broker default for topics without an override.</summary>
+    public bool UncleanLeaderElectionEnable { get; init; }
 }
 
 /// <summary>One topic of a CreateTopics request as the controller sees it.</summary>
@@ -49,3 +58,22 @@ public sealed record ProducerIdBlock(ErrorCode ErrorCode, long FirstProducerId, 
 
 /// <summary>What a broker sends to register (BrokerRegistrationRequest's essentials).</summary>
 public sealed record BrokerRegistrationRequestData(int BrokerId, Uuid IncarnationId, IReadOnlyList<BrokerEndpoint> Listeners, string? Rack = null);
+
+public sealed record AlterPartitionResult(ErrorCode ErrorCode, PartitionRegistration? Partition)
+{
+    public static AlterPartitionResult Failed(ErrorCode error) => new(error, null);
+}
+
+/// <summary>Kafka's election types (ElectLeaders v1+).</summary>
+public enum ElectionType : sbyte
+{
+    Preferred = 0,
+    Unclean = 1,
+}
+
+public sealed record ElectionResult(string Topic, int Partition, ErrorCode ErrorCode, string? ErrorMessage);
+
+/// <summary>A topic carried over from outside the metadata log, ids and epochs kept.</summary>
+public sealed record ImportedTopic(string Name, Uuid Id, IReadOnlyList<ImportedPartition> Partitions, IReadOnlyDictionary<string, string> Configs);
+
+public sealed record ImportedPartition(int Index, IReadOnlyList<int> Replicas, IReadOnlyList<int> Isr, int Leader, int LeaderEpoch, int PartitionEpoch);

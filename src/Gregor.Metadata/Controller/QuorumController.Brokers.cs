@@ -77,7 +77,11 @@ public sealed partial class QuorumController
                         return ([], new BrokerRegistrationResult(ErrorCode.None, existing.Epoch));
                     }
 
-                    if (!existing.Fenced && !SessionExpired(request.BrokerId, now))
+                    // In combined mode this controller's own broker registering for the first time
+                    // since the controller started means the old incarnation died with the old
+                    // process: no session to wait out.
+                    var ownRestart = request.BrokerId == _quorum.NodeId && !HasContact(request.BrokerId);
+                    if (!existing.Fenced && !ownRestart && !SessionExpired(request.BrokerId, now))
                     {
                         return ([], new BrokerRegistrationResult(ErrorCode.DuplicateBrokerRegistration, -1));
                     }
@@ -89,8 +93,10 @@ public sealed partial class QuorumController
                 var records = new List<MetadataRecord>();
                 if (existing is { Fenced: false })
                 {
-                    // The old incarnation is gone: its leaderships and ISR places go first.
-                    records.AddRange(RemoveFromIsrs(image, request.BrokerId));
+                    // The old incarnation is gone: its leaderships and ISR places go first. Where it
+                    // is the only ISR member nobody else can lead, and a leaderless detour would
+                    // only bump the leader epoch twice (a lone node restarting, for one).
+                    records.AddRange(RemoveFromIsrs(image, request.BrokerId, keepSoleLeader: true));
                 }
 
                 records.Add(MetadataRecord.Of(new RegisterBrokerRecord
@@ -213,6 +219,14 @@ public sealed partial class QuorumController
         }
     }
 
+    private bool HasContact(int brokerId)
+    {
+        lock (_lastContact)
+        {
+            return _lastContact.ContainsKey(brokerId);
+        }
+    }
+
     private bool SessionExpired(int brokerId, long now)
     {
         lock (_lastContact)
@@ -233,7 +247,7 @@ public sealed partial class QuorumController
     /// a new leader from the remaining ISR where it led. The last ISR member stays in the ISR (as in
     /// KRaft, so it can lead again without an unclean election) but the partition loses its leader.
     /// </summary>
-    private static List<MetadataRecord> RemoveFromIsrs(MetadataImage image, int brokerId)
+    private static List<MetadataRecord> RemoveFromIsrs(MetadataImage image, int brokerId, bool keepSoleLeader = false)
     {
         var usable = UsableBrokers(image);
         usable.Remove(brokerId);
@@ -242,7 +256,7 @@ public sealed partial class QuorumController
         {
             foreach (var (index, partition) in topic.Partitions)
             {
-                if (!partition.IsrContains(brokerId))
+                if (!partition.IsrContains(brokerId) || (keepSoleLeader && partition.Leader == brokerId && partition.Isr.Length == 1))
                 {
                     continue;
                 }

@@ -86,6 +86,27 @@ public sealed partial class QuorumController : IAsyncDisposable
         return image;
     }
 
+    /// <summary>
+    /// On the active controller: waits until everything committed is in <see cref="Image"/> (a
+    /// newly elected leader may not have applied its predecessor's last entries yet), so decisions
+    /// taken outside the controller (placement from the broker's view) see the whole log.
+    /// </summary>
+    public async Task<MetadataImage> CatchUpAsync(CancellationToken cancellationToken)
+    {
+        if (_quorum.IsLeader)
+        {
+            try
+            {
+                await _quorum.WaitForCommittedAsync(cancellationToken).ConfigureAwait(false);
+            }
+            catch (NotControllerException)
+            {
+            }
+        }
+
+        return CatchUp();
+    }
+
     public async Task<IReadOnlyList<CreateTopicResult>> CreateTopicsAsync(IReadOnlyList<CreatableTopic> topics, CancellationToken cancellationToken)
     {
         return await WriteAsync(
@@ -234,6 +255,7 @@ public sealed partial class QuorumController : IAsyncDisposable
     {
         _quorum.Committed -= OnCommitted;
         _sessionTimer?.Dispose();
+        _rebalanceTimer?.Dispose();
         _writeLock.Dispose();
         return ValueTask.CompletedTask;
     }
@@ -291,6 +313,13 @@ public sealed partial class QuorumController : IAsyncDisposable
         if (image.TopicsByName.ContainsKey(topic.Name))
         {
             return Failed(topic, ErrorCode.TopicAlreadyExists, $"Topic '{topic.Name}' already exists.");
+        }
+
+        // '.' and '_' are the same character in Kafka's metric names, so such names may not coexist.
+        var unified = topic.Name.Replace('.', '_');
+        if (image.TopicsByName.Keys.FirstOrDefault(n => n.Replace('.', '_') == unified) is { } colliding)
+        {
+            return Failed(topic, ErrorCode.InvalidTopicException, $"Topic '{topic.Name}' collides with existing topic: {colliding}");
         }
 
         var usable = UsableBrokers(image);

@@ -1,4 +1,5 @@
 using Gregor.Broker.Metadata;
+using Gregor.Metadata.Quorum;
 using Gregor.Host;
 using Gregor.Protocol;
 using Gregor.Protocol.Messages;
@@ -59,7 +60,9 @@ public sealed class RestartTests
             (topicId, _) = await CreateAndProduceAsync(first, "restart-topic", 3);
         }
 
-        Assert.True(File.Exists(Path.Combine(directory.Path, TopicMetadataStore.FileName)));
+        // The topics live in the metadata log (KRaft's __cluster_metadata), which LogManager does not load as a partition.
+        Assert.True(Directory.Exists(Path.Combine(directory.Path, MetadataQuorumFactory.MetadataLogDirectoryName)));
+        Assert.False(File.Exists(Path.Combine(directory.Path, TopicMetadataStore.FileName)));
         await using var second = NewServer(directory.Path);
         await second.StartAsync();
         await AssertRecoveredAsync(second, "restart-topic", 3, topicId, configsKept: true);
@@ -81,7 +84,7 @@ public sealed class RestartTests
             (topicId, _) = await CreateAndProduceAsync(first, "orphan-topic", 2);
         }
 
-        File.Delete(Path.Combine(directory.Path, TopicMetadataStore.FileName));
+        Directory.Delete(Path.Combine(directory.Path, MetadataQuorumFactory.MetadataLogDirectoryName), recursive: true);
         await using var second = NewServer(directory.Path);
         await second.StartAsync();
         // The topic id comes back from partition.metadata; topic-level configs were only in the lost file.
