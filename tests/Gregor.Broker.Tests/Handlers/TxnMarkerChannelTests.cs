@@ -37,15 +37,13 @@ public sealed class TxnMarkerChannelTests
         var log = leader.Server.LogManager.GetLog(topic, 0)!;
         Assert.Equal(0, log.FirstUnstableOffset);
 
+        // The broker's own node-to-node client carries the request, as TxnMarkerChannels.Create wires it.
         var endpoint = leader.Server.BoundEndpoints[0];
+        await using var clients = new Gregor.Broker.Client.NodeClientPool("gregor-broker-1");
         var local = new RecordingChannel();
         var channel = new RemoteTxnMarkerChannel(1, local,
             node => node == 2 ? new BrokerEndpoint("PLAINTEXT", endpoint.Address.ToString(), endpoint.Port) : null,
-            async (ep, request, ct) =>
-            {
-                await using var connection = await WireClient.ConnectAsync(new System.Net.IPEndPoint(System.Net.IPAddress.Parse(ep.Host), ep.Port));
-                return await connection.SendAsync<WriteTxnMarkersResponse>(request, 1);
-            });
+            (ep, request, ct) => clients.SendAsync<WriteTxnMarkersResponse>(ep.Host, ep.Port, "txn-markers", request, 1, TimeSpan.FromSeconds(10), ct));
 
         var marker = new TxnMarkerEntry(init.ProducerId, init.ProducerEpoch, 0, Commit: true, [(topic, 0), (topic, 4)]);
         var remote = await channel.WriteMarkersAsync(2, [marker]);
