@@ -136,6 +136,19 @@ public sealed record OffsetCommitInput(
     short ApiVersion = 9,
     bool Transactional = false);
 
+/// <summary>
+/// A TxnOffsetCommit: the offsets of <paramref name="ProducerId"/>'s open transaction, with the
+/// consumer's generation (or member epoch), member and instance id checked as KIP-447 says.
+/// </summary>
+public sealed record TxnOffsetCommitInput(
+    string GroupId,
+    long ProducerId,
+    short ProducerEpoch,
+    int GenerationIdOrMemberEpoch,
+    string MemberId,
+    string? GroupInstanceId,
+    IReadOnlyList<OffsetCommitTopic> Topics);
+
 public sealed record TopicPartitionError(string Topic, int Partition, ErrorCode Error);
 
 public sealed record OffsetCommitResult(IReadOnlyList<TopicPartitionError> Partitions);

@@ -34,6 +34,7 @@ public sealed partial class GroupCoordinator
             lock (_lock)
             {
                 _partitions.Remove(partition);
+                DropPendingLocked(partition);
             }
 
             throw;
@@ -71,6 +72,12 @@ public sealed partial class GroupCoordinator
                 }
             }
 
+            foreach (var (producerId, pending) in replay.Pending)
+            {
+                _pendingTxnOffsets[(partition, producerId)] = pending;
+            }
+
+            ApplyMarkersAfterLoadLocked(partition);
             _partitions[partition] = PartitionStatus.Active;
             GroupLog.PartitionLoaded(_logger, partition, groups.Count, count);
         }
@@ -81,6 +88,7 @@ public sealed partial class GroupCoordinator
         lock (_lock)
         {
             _partitions.Remove(partition);
+            DropPendingLocked(partition);
             foreach (var group in _groups.Values.Where(g => g.Partition == partition).ToList())
             {
                 if (group is ClassicGroup classic)
@@ -104,10 +112,50 @@ public sealed partial class GroupCoordinator
         private readonly Dictionary<string, GroupMetadataValue> _classic = new(StringComparer.Ordinal);
         private readonly Dictionary<string, ConsumerGroup> _consumer = new(StringComparer.Ordinal);
 
+        /// <summary>Transactional offsets whose marker has not been replayed (yet), by producer id.</summary>
+        public Dictionary<long, PendingTransactionOffsets> Pending { get; } = [];
+
         public void Apply(CoordinatorRecord record)
         {
+            if (record.Marker is { } result)
+            {
+                if (Pending.Remove(record.ProducerId, out var ended) && result == TransactionResult.Commit)
+                {
+                    foreach (var (groupId, committed) in ended.Groups)
+                    {
+                        var offsets = OffsetsOf(groupId);
+                        foreach (var (tp, value) in committed)
+                        {
+                            offsets[tp] = value;
+                        }
+                    }
+                }
+
+                return;
+            }
+
             if (!GroupCoordinatorRecords.TryDecode(record, out var decoded))
             {
+                return;
+            }
+
+            if (record.ProducerId >= 0 && decoded.Key is OffsetCommitKey pendingKey)
+            {
+                if (!Pending.TryGetValue(record.ProducerId, out var pending))
+                {
+                    pending = new PendingTransactionOffsets();
+                    Pending[record.ProducerId] = pending;
+                }
+
+                if (decoded.Value is OffsetCommitValue pendingValue)
+                {
+                    pending.Add(pendingKey.Group, (pendingKey.Topic, pendingKey.Partition), pendingValue);
+                }
+                else
+                {
+                    pending.Remove(pendingKey.Group, (pendingKey.Topic, pendingKey.Partition));
+                }
+
                 return;
             }
 
@@ -148,6 +196,17 @@ public sealed partial class GroupCoordinator
                     ApplyConsumer(key, decoded.Value);
                     break;
             }
+        }
+
+        private Dictionary<(string, int), OffsetCommitValue> OffsetsOf(string groupId)
+        {
+            if (!_offsets.TryGetValue(groupId, out var offsets))
+            {
+                offsets = [];
+                _offsets[groupId] = offsets;
+            }
+
+            return offsets;
         }
 
         private void ApplyConsumer(ConsumerGroupRecordKey key, object? value)

@@ -194,7 +194,9 @@ public sealed partial class GroupCoordinator
                 {
                     foreach (var ((topic, partition), value) in group.Offsets.OrderBy(kv => kv.Key.Topic, StringComparer.Ordinal).ThenBy(kv => kv.Key.Partition))
                     {
-                        offsets.Add(new FetchedOffset(topic, partition, value.Offset, value.LeaderEpoch, value.Metadata, ErrorCode.None));
+                        offsets.Add(input.RequireStable && HasPendingLocked(input.GroupId, topic, partition)
+                            ? Unstable(topic, partition)
+                            : new FetchedOffset(topic, partition, value.Offset, value.LeaderEpoch, value.Metadata, ErrorCode.None));
                     }
                 }
 
@@ -205,7 +207,12 @@ public sealed partial class GroupCoordinator
             {
                 foreach (var partition in topic.Partitions)
                 {
-                    if (group is not null && group.Offsets.TryGetValue((topic.Name, partition), out var value))
+                    if (input.RequireStable && HasPendingLocked(input.GroupId, topic.Name, partition))
+                    {
+                        // KIP-447: the client retries until the transaction holding this partition's offset ends.
+                        offsets.Add(Unstable(topic.Name, partition));
+                    }
+                    else if (group is not null && group.Offsets.TryGetValue((topic.Name, partition), out var value))
                     {
                         offsets.Add(new FetchedOffset(topic.Name, partition, value.Offset, value.LeaderEpoch, value.Metadata, ErrorCode.None));
                     }
@@ -219,6 +226,8 @@ public sealed partial class GroupCoordinator
             return new OffsetFetchResult(ErrorCode.None, offsets);
         }
     }
+
+    private static FetchedOffset Unstable(string topic, int partition) => new(topic, partition, -1, -1, string.Empty, ErrorCode.UnstableOffsetCommit);
 
     public async Task<OffsetDeleteResult> DeleteOffsetsAsync(OffsetDeleteInput input, CancellationToken cancellationToken = default)
     {
@@ -323,7 +332,9 @@ public sealed partial class GroupCoordinator
                 }
             }
 
-            if (group.IsEmpty && group.Offsets.Count == 0 && group is not ClassicGroup { State: not ClassicGroupState.Empty })
+            // As Kafka, a group an open transaction commits offsets to is kept until the transaction ends.
+            if (group.IsEmpty && group.Offsets.Count == 0 && group is not ClassicGroup { State: not ClassicGroupState.Empty }
+                && !HasPendingForGroupLocked(group.GroupId))
             {
                 WriteGroupTombstones(group, records);
                 RemoveGroup(group);

@@ -38,6 +38,22 @@ public interface IGroupCoordinator
     /// </summary>
     Gregor.Protocol.ErrorCode ValidateTransactionalOffsetCommit(string groupId, int generationIdOrMemberEpoch, string memberId, string? groupInstanceId);
 
+    /// <summary>
+    /// TxnOffsetCommit: checks the member (KIP-447), then writes the offsets to the group's
+    /// partition as a transactional batch of the producer; they stay pending (invisible to
+    /// OffsetFetch, UNSTABLE_OFFSET_COMMIT with require_stable) until <see cref="CompleteTransaction"/>.
+    /// </summary>
+    Task<OffsetCommitResult> CommitTransactionalOffsetsAsync(TxnOffsetCommitInput input, CancellationToken cancellationToken = default);
+
+    /// <summary>
+    /// The producer's COMMIT or ABORT marker was appended to <c>__consumer_offsets</c> partition
+    /// <paramref name="partition"/>: a commit materialises the producer's pending offsets, an abort drops them.
+    /// </summary>
+    void CompleteTransaction(int partition, long producerId, TransactionResult result);
+
+    /// <summary>Whether an open transaction holds an offset for the group's partition.</summary>
+    bool HasPendingTransactionalOffset(string groupId, string topic, int partition);
+
     OffsetFetchResult FetchOffsets(OffsetFetchInput input);
 
     Task<OffsetDeleteResult> DeleteOffsetsAsync(OffsetDeleteInput input, CancellationToken cancellationToken = default);

@@ -1,5 +1,6 @@
 using System.Globalization;
 using Gregor.Broker.Metadata;
+using Gregor.Broker.Replica;
 using Gregor.Coordinator;
 using Gregor.Protocol;
 using Microsoft.Extensions.Logging;
@@ -34,6 +35,15 @@ public sealed class GroupCoordinatorBinding : IDisposable
             new MetadataViewTopicSource(broker.Metadata),
             broker.TimeProvider,
             broker.LoggerFactory.CreateLogger<GroupCoordinator>());
+        broker.ReplicaManager.TxnMarkerWritten += OnTxnMarkerWritten;
+    }
+
+    private void OnTxnMarkerWritten(TxnMarkerAppended marker)
+    {
+        if (marker.Topic == TopicNames.GroupMetadataTopicName)
+        {
+            Coordinator.CompleteTransaction(marker.Partition, marker.ProducerId, marker.Commit ? TransactionResult.Commit : TransactionResult.Abort);
+        }
     }
 
     public GroupCoordinatorConfig Config { get; }
@@ -187,6 +197,8 @@ public sealed class GroupCoordinatorBinding : IDisposable
         }
 
         _broker.TopicWriter.TopicsChanged -= OnTopicsChanged;
+        _broker.ReplicaManager.TxnMarkerWritten -= OnTxnMarkerWritten;
+
         ((IDisposable)Coordinator).Dispose();
     }
 

@@ -52,6 +52,32 @@ internal sealed class ReplicaCoordinatorLog : ICoordinatorLog
         }
     }
 
+    public async ValueTask AppendTransactionalAsync(int partition, long producerId, short producerEpoch, IReadOnlyList<CoordinatorRecord> records, CancellationToken cancellationToken = default)
+    {
+        // As Kafka's coordinator runtime: the producer's id and epoch, the transactional flag and no
+        // sequence; the log's producer state then holds the last stable offset until the marker.
+        var builder = new RecordBatchBuilder { ProducerId = producerId, ProducerEpoch = producerEpoch, IsTransactional = true };
+        var now = _time.GetUtcNow().ToUnixTimeMilliseconds();
+        foreach (var record in records)
+        {
+            builder.Append(now, record.Key, record.Value);
+        }
+
+        var error = _replicaManager.AppendAsCoordinator(TopicNames.GroupMetadataTopicName, partition, builder.Build());
+        if (error != ErrorCode.None)
+        {
+            throw new InvalidOperationException($"Appending transactional offsets to {TopicNames.GroupMetadataTopicName}-{partition} failed: {error}");
+        }
+
+        // The log end right after the append covers it (and perhaps a later write: waiting for that too is harmless).
+        var end = _replicaManager.GetPartition(TopicNames.GroupMetadataTopicName, partition)?.LogEndOffset ?? 0;
+        var acks = await _replicaManager.WaitForAcksAsync(TopicNames.GroupMetadataTopicName, partition, end, CommitTimeout, cancellationToken).ConfigureAwait(false);
+        if (acks != ErrorCode.None)
+        {
+            throw new InvalidOperationException($"Replicating transactional offsets in {TopicNames.GroupMetadataTopicName}-{partition} failed: {acks}");
+        }
+    }
+
     public async IAsyncEnumerable<CoordinatorRecord> ReadAllAsync(int partition, [EnumeratorCancellation] CancellationToken cancellationToken = default)
     {
         var log = _replicaManager.GetPartition(TopicNames.GroupMetadataTopicName, partition)?.Log;
@@ -94,12 +120,8 @@ internal sealed class ReplicaCoordinatorLog : ICoordinatorLog
         {
             var batch = data.Slice(start, size);
             next = Math.Max(next, RecordBatch.LastOffset(batch) + 1);
+            var producerId = RecordBatch.IsTransactional(batch) ? RecordBatch.ProducerId(batch) : -1;
             using var reader = new Protocol.Records.RecordReader(batch);
-            if (reader.IsControl)
-            {
-                continue;
-            }
-
             foreach (var record in reader)
             {
                 if (record.Offset(reader.BaseOffset) < from || !record.HasKey)
@@ -107,7 +129,19 @@ internal sealed class ReplicaCoordinatorLog : ICoordinatorLog
                     continue;
                 }
 
-                into.Add(new CoordinatorRecord(record.Key.ToArray(), record.HasValue ? record.Value.ToArray() : null));
+                if (reader.IsControl)
+                {
+                    // COMMIT/ABORT of a transaction whose offsets this partition holds (TxnOffsetCommit).
+                    if (ControlRecord.TryReadType(record.Key, out var type) && type is ControlRecordType.Commit or ControlRecordType.Abort)
+                    {
+                        into.Add(CoordinatorRecord.EndTransaction(RecordBatch.ProducerId(batch),
+                            type == ControlRecordType.Commit ? TransactionResult.Commit : TransactionResult.Abort));
+                    }
+
+                    continue;
+                }
+
+                into.Add(new CoordinatorRecord(record.Key.ToArray(), record.HasValue ? record.Value.ToArray() : null) { ProducerId = producerId });
             }
         }
 

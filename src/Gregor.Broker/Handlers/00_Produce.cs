@@ -3,8 +3,9 @@
 // partition. Each partition carries exactly one magic-2 batch (INVALID_RECORD otherwise, as Kafka).
 // Topics are never auto-created by produce (Kafka 4). Idempotent producers' sequence numbers
 // and epochs are checked by the partition's producer state (storage). Transactional batches are
-// not yet verified against the coordinator's partition set (KIP-890 verification). In a cluster,
-// acks=all answers once the high watermark covers the append (or timeout_ms passes: REQUEST_TIMED_OUT).
+// verified against the coordinator's partition set (KIP-890 part 1) when this broker coordinates
+// the transactional id; a remote coordinator is not asked yet. In a cluster, acks=all answers
+// once the high watermark covers the append (or timeout_ms passes: REQUEST_TIMED_OUT).
 using System.Runtime.InteropServices;
 using Gregor.Broker.Dispatch;
 using Gregor.Broker.Metadata;
@@ -70,6 +71,12 @@ public sealed class ProduceHandler : ApiHandler<ProduceRequest>
                 else if (partitionData.Records is not { } records)
                 {
                     result = ProducePartitionResult.Error(ErrorCode.InvalidRecord);
+                }
+                else if (request.TransactionalId is { } transactionalId
+                    && _broker.Transactions.VerifyTransactionalProduce(transactionalId, records.Span, topicData.Name, partitionData.Index, version) is var txnError
+                    && txnError != ErrorCode.None)
+                {
+                    result = ProducePartitionResult.Error(txnError, $"The partition is not part of transaction {transactionalId}.");
                 }
                 else
                 {

@@ -88,7 +88,7 @@ public sealed class OffsetFetchHandler : ApiHandler<OffsetFetchRequest>
     }
 
     private FetchedOffset Stable(string groupId, FetchedOffset offset, bool requireStable) =>
-        requireStable && offset.Error == ErrorCode.None && _broker.Transactions.HasPendingOffset(groupId, offset.Topic, offset.Partition)
+        requireStable && offset.Error == ErrorCode.None && _broker.Groups.Coordinator.HasPendingTransactionalOffset(groupId, offset.Topic, offset.Partition)
             ? offset with { Offset = -1, Error = ErrorCode.UnstableOffsetCommit }
             : offset;
 }

@@ -1,5 +1,6 @@
 // AddOffsetsToTxn v0-4: the group's offsets join the transaction (SendOffsetsToTransaction's first
-// step). PRODUCER_FENCED is sent as INVALID_PRODUCER_EPOCH before v2, as Kafka does.
+// step): as in Kafka, the group's __consumer_offsets partition becomes a partition of the
+// transaction, so EndTxn writes its marker there. PRODUCER_FENCED is sent as INVALID_PRODUCER_EPOCH before v2, as Kafka does.
 using Gregor.Protocol;
 using Gregor.Protocol.Messages;
 
@@ -19,7 +20,7 @@ public sealed class AddOffsetsToTxnHandler : ApiHandler<AddOffsetsToTxnRequest>
     {
         var error = string.IsNullOrEmpty(request.GroupId)
             ? ErrorCode.InvalidGroupId
-            : _broker.Transactions.AddOffsets(request.TransactionalId, request.ProducerId, request.ProducerEpoch, request.GroupId);
+            : _broker.Transactions.AddOffsets(request.TransactionalId, request.ProducerId, request.ProducerEpoch, _broker.Groups.Coordinator.PartitionFor(request.GroupId));
         if (error == ErrorCode.ProducerFenced && context.ApiVersion < 2)
         {
             error = ErrorCode.InvalidProducerEpoch;

@@ -1,14 +1,18 @@
-// TxnOffsetCommit v0-4: offsets held by the transaction coordinator until EndTxn commits them to
-// the group (an abort drops them). From v3 the consumer's generation, member and instance id are
-// checked against the group when the offsets arrive (KIP-447), fencing zombie consumers.
-// PRODUCER_FENCED is sent as INVALID_PRODUCER_EPOCH before v2.
-using Gregor.Broker.Transactions;
+// TxnOffsetCommit v0-5: the group coordinator writes the offsets to the group's __consumer_offsets
+// partition as a transactional batch of the producer and keeps them pending until the
+// transaction's marker arrives there (commit materialises, abort drops them), so they survive a
+// restart. The transaction is checked first (producer current, group added by AddOffsetsToTxn);
+// v5 (KIP-890 part 2) adds the group's partition to the transaction itself, as the broker's
+// AddPartitionsToTxn would (a local call while this node coordinates the transactional id).
+// From v3 the consumer's generation, member and instance id are checked against the group
+// (KIP-447), fencing zombie consumers. PRODUCER_FENCED is sent as INVALID_PRODUCER_EPOCH before v2.
+using Gregor.Coordinator;
 using Gregor.Protocol;
 using Gregor.Protocol.Messages;
 
 namespace Gregor.Broker.Handlers;
 
-[ApiHandler(ApiKey.TxnOffsetCommit, 0, 4)]
+[ApiHandler(ApiKey.TxnOffsetCommit, 0, 5)]
 public sealed class TxnOffsetCommitHandler : ApiHandler<TxnOffsetCommitRequest>
 {
     private readonly BrokerContext _broker;
@@ -18,33 +22,53 @@ public sealed class TxnOffsetCommitHandler : ApiHandler<TxnOffsetCommitRequest>
         _broker = broker;
     }
 
-    protected override ValueTask<IResponseMessage?> HandleAsync(RequestContext context, TxnOffsetCommitRequest request, CancellationToken cancellationToken)
+    protected override async ValueTask<IResponseMessage?> HandleAsync(RequestContext context, TxnOffsetCommitRequest request, CancellationToken cancellationToken)
     {
         var version = context.ApiVersion;
-        var unknown = new HashSet<(string, int)>();
-        var offsets = new List<((string Topic, int Partition), PendingOffset)>();
+        var errors = new Dictionary<(string, int), ErrorCode>();
+        var topics = new List<OffsetCommitTopic>();
         foreach (var topic in request.Topics)
         {
             _broker.Metadata.TryGetTopic(topic.Name, out var metadata);
+            var partitions = new List<OffsetCommitPartition>();
             foreach (var p in topic.Partitions)
             {
                 if (metadata is null || p.PartitionIndex < 0 || p.PartitionIndex >= metadata.Partitions.Count)
                 {
-                    unknown.Add((topic.Name, p.PartitionIndex));
+                    errors[(topic.Name, p.PartitionIndex)] = ErrorCode.UnknownTopicOrPartition;
                     continue;
                 }
 
-                offsets.Add(((topic.Name, p.PartitionIndex), new PendingOffset(p.CommittedOffset, version >= 2 ? p.CommittedLeaderEpoch : -1, p.CommittedMetadata)));
+                partitions.Add(new OffsetCommitPartition(p.PartitionIndex, p.CommittedOffset, version >= 2 ? p.CommittedLeaderEpoch : -1, p.CommittedMetadata));
+            }
+
+            if (partitions.Count > 0)
+            {
+                topics.Add(new OffsetCommitTopic(topic.Name, partitions));
             }
         }
 
-        var error = string.IsNullOrEmpty(request.GroupId) ? ErrorCode.InvalidGroupId
-            : version >= 3 ? _broker.Groups.Coordinator.ValidateTransactionalOffsetCommit(request.GroupId, request.GenerationId, request.MemberId, request.GroupInstanceId)
-            : ErrorCode.None;
+        var error = string.IsNullOrEmpty(request.GroupId) ? ErrorCode.InvalidGroupId : ErrorCode.None;
         if (error == ErrorCode.None)
         {
-            error = _broker.Transactions.AddPendingOffsets(request.TransactionalId, request.ProducerId, request.ProducerEpoch, request.GroupId, offsets);
+            var offsetsPartition = _broker.Groups.Coordinator.PartitionFor(request.GroupId);
+            error = version >= 5
+                ? _broker.Transactions.AddOffsets(request.TransactionalId, request.ProducerId, request.ProducerEpoch, offsetsPartition)
+                : _broker.Transactions.VerifyOffsetsPartition(request.TransactionalId, request.ProducerId, request.ProducerEpoch, offsetsPartition);
         }
+
+        if (error == ErrorCode.None && topics.Count > 0)
+        {
+            var result = await _broker.Groups.Coordinator.CommitTransactionalOffsetsAsync(new TxnOffsetCommitInput(
+                request.GroupId, request.ProducerId, request.ProducerEpoch,
+                version >= 3 ? request.GenerationId : -1, version >= 3 ? request.MemberId : string.Empty, version >= 3 ? request.GroupInstanceId : null,
+                topics), cancellationToken).ConfigureAwait(false);
+            foreach (var p in result.Partitions)
+            {
+                errors[(p.Topic, p.Partition)] = p.Error;
+            }
+        }
+
         if (error == ErrorCode.ProducerFenced && version < 2)
         {
             error = ErrorCode.InvalidProducerEpoch;
@@ -59,11 +83,11 @@ public sealed class TxnOffsetCommitHandler : ApiHandler<TxnOffsetCommitRequest>
                 Partitions = topic.Partitions.Select(p => new TxnOffsetCommitResponse.TxnOffsetCommitResponsePartition
                 {
                     PartitionIndex = p.PartitionIndex,
-                    ErrorCode = (short)(unknown.Contains((topic.Name, p.PartitionIndex)) ? ErrorCode.UnknownTopicOrPartition : error),
+                    ErrorCode = (short)(errors.TryGetValue((topic.Name, p.PartitionIndex), out var e) && e != ErrorCode.None ? e : error),
                 }).ToList(),
             });
         }
 
-        return Respond(response);
+        return response;
     }
 }

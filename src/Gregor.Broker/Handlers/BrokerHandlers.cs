@@ -24,6 +24,7 @@ public static class BrokerHandlers
             new AddPartitionsToTxnHandler(broker),
             new AddOffsetsToTxnHandler(broker),
             new EndTxnHandler(broker),
+            new WriteTxnMarkersHandler(broker),
             new TxnOffsetCommitHandler(broker),
             new DescribeConfigsHandler(broker),
             new DescribeClusterHandler(broker),

@@ -1,7 +1,9 @@
+using Gregor.Broker.Metadata;
 using Gregor.Broker.Producer;
 using Gregor.Broker.Replica;
 using Gregor.Protocol;
 using Gregor.Protocol.Messages;
+using Gregor.Protocol.Records;
 using Microsoft.Extensions.Logging;
 
 namespace Gregor.Broker.Transactions;
@@ -37,13 +39,11 @@ public sealed class TransactionMetadata
 
     public long StartTimestamp { get; internal set; } = -1;
 
+    /// <summary>When the state last changed (written to <c>__transaction_state</c>); transactional.id.expiration.ms counts from here.</summary>
+    public long LastUpdateTimestamp { get; internal set; } = -1;
+
+    /// <summary>The partitions of the open transaction; AddOffsetsToTxn adds the group's <c>__consumer_offsets</c> partition, as Kafka does.</summary>
     internal HashSet<(string Topic, int Partition)> Partitions { get; } = [];
-
-    /// <summary>Groups added by AddOffsetsToTxn.</summary>
-    internal HashSet<string> Groups { get; } = new(StringComparer.Ordinal);
-
-    /// <summary>TxnOffsetCommit offsets, committed to their groups only when the transaction commits.</summary>
-    internal Dictionary<string, Dictionary<(string Topic, int Partition), PendingOffset>> PendingOffsets { get; } = new(StringComparer.Ordinal);
 }
 
 /// <summary>DescribeTransactions' and ListTransactions' view of one transactional id.</summary>
@@ -56,21 +56,17 @@ public sealed record TransactionDescription(
     long StartTimestamp,
     IReadOnlyList<(string Topic, int Partition)> Partitions);
 
-/// <summary>An offset a transaction will commit for a group.</summary>
-public readonly record struct PendingOffset(long Offset, int LeaderEpoch, string? Metadata);
-
-/// <summary>The offsets a committed transaction commits to one group.</summary>
-public sealed record TransactionOffsets(string GroupId, IReadOnlyDictionary<(string Topic, int Partition), PendingOffset> Offsets);
-
 /// <summary>
 /// The transaction coordinator for a single node: transactional id → producer id and epoch, the
 /// partitions of the open transaction, commit/abort by writing markers to every partition, and
 /// abort of transactions open past their timeout (with an epoch bump that fences the producer).
 /// Every state change is written to <c>__transaction_state</c> (markers are written between the
-/// Prepare and Complete records, as Kafka does); at start-up the state is replayed, prepared
-/// transactions are completed, ongoing ones aborted (with an epoch bump, so their producers are
-/// fenced), and transactions still open in partition logs that no coordinator record names are
-/// aborted too, so nothing holds the last stable offset back forever.
+/// Prepare and Complete records, as Kafka does); at start-up the state is replayed and prepared
+/// transactions are completed. As in Kafka, an ongoing transaction survives the restart (its
+/// producer may carry on and commit, its TxnOffsetCommit offsets wait in <c>__consumer_offsets</c>)
+/// until it ends, times out or a new producer instance fences it; transactions still open in
+/// partition logs that no coordinator record names are aborted, so nothing holds the last stable
+/// offset back forever. Markers go to partition leaders through an <see cref="ITxnMarkerChannel"/>.
 /// </summary>
 public sealed class TransactionCoordinator : IDisposable
 {
@@ -83,13 +79,23 @@ public sealed class TransactionCoordinator : IDisposable
     private readonly TimeProvider _time;
     private readonly ILogger _logger;
     private readonly ITimer _timer;
+    private readonly ITimer _expirationTimer;
     private readonly ITransactionStateLog? _stateLog;
+    private readonly ITxnMarkerChannel _markerChannel;
+    private readonly Func<string, int, int> _leaderOf;
 
+    /// <param name="markerChannel">Where markers are written; by default appended locally.</param>
+    /// <param name="leaderOf">The leader of a partition (node id), to send each node its markers; by default this node (-1).</param>
     public TransactionCoordinator(ProducerIdManager producerIds, ReplicaManager replicaManager, TimeProvider time, ILogger logger,
-        int transactionMaxTimeoutMs = 900_000, int abortTimedOutTransactionsIntervalMs = 10_000, ITransactionStateLog? stateLog = null)
+        int transactionMaxTimeoutMs = 900_000, int abortTimedOutTransactionsIntervalMs = 10_000, ITransactionStateLog? stateLog = null,
+        ITxnMarkerChannel? markerChannel = null, Func<string, int, int>? leaderOf = null,
+        long transactionalIdExpirationMs = 604_800_000, long removeExpiredTransactionalIdsIntervalMs = 3_600_000)
     {
+        TransactionalIdExpirationMs = transactionalIdExpirationMs;
         _producerIds = producerIds;
         _replicaManager = replicaManager;
+        _markerChannel = markerChannel ?? new LocalTxnMarkerChannel(replicaManager);
+        _leaderOf = leaderOf ?? ((_, _) => -1);
         _time = time;
         _logger = logger;
         _stateLog = stateLog;
@@ -102,9 +108,14 @@ public sealed class TransactionCoordinator : IDisposable
         AbortOpenTransactionsLeftInLogs();
         var interval = TimeSpan.FromMilliseconds(abortTimedOutTransactionsIntervalMs);
         _timer = time.CreateTimer(_ => AbortTimedOutTransactions(), null, interval, interval);
+        var expirationInterval = TimeSpan.FromMilliseconds(removeExpiredTransactionalIdsIntervalMs);
+        _expirationTimer = time.CreateTimer(_ => RemoveExpiredTransactionalIds(), null, expirationInterval, expirationInterval);
     }
 
     public int TransactionMaxTimeoutMs { get; }
+
+    /// <summary><c>transactional.id.expiration.ms</c>: how long a transactional id may stay idle with no open transaction before it is forgotten.</summary>
+    public long TransactionalIdExpirationMs { get; }
 
     private void LoadState()
     {
@@ -133,6 +144,7 @@ public sealed class TransactionCoordinator : IDisposable
                 TimeoutMs = value.TransactionTimeoutMs,
                 State = (TransactionState)value.TransactionStatus,
                 StartTimestamp = value.TransactionStartTimestampMs,
+                LastUpdateTimestamp = value.TransactionLastUpdateTimestampMs,
             };
             foreach (var topic in value.TransactionPartitions ?? [])
             {
@@ -145,11 +157,8 @@ public sealed class TransactionCoordinator : IDisposable
             _transactions[id] = txn;
             switch (txn.State)
             {
-                case TransactionState.Ongoing:
-                    // Its producer may be gone; the coordinator that restarts aborts and fences it.
-                    BumpEpoch(txn);
-                    CompleteLocked(txn, commit: false);
-                    break;
+                // Ongoing stays ongoing, as in Kafka: the producer may still commit it; if it is
+                // gone, the timeout or its successor's InitProducerId aborts it.
                 case TransactionState.PrepareCommit:
                     CompleteLocked(txn, commit: true);
                     break;
@@ -167,13 +176,14 @@ public sealed class TransactionCoordinator : IDisposable
             return;
         }
 
+        txn.LastUpdateTimestamp = NowMs;
         var value = new TransactionLogValue
         {
             ProducerId = txn.ProducerId,
             ProducerEpoch = txn.ProducerEpoch,
             TransactionTimeoutMs = txn.TimeoutMs,
             TransactionStatus = (sbyte)txn.State,
-            TransactionLastUpdateTimestampMs = NowMs,
+            TransactionLastUpdateTimestampMs = txn.LastUpdateTimestamp,
             TransactionStartTimestampMs = txn.StartTimestamp,
             TransactionPartitions = txn.Partitions
                 .GroupBy(p => p.Topic, StringComparer.Ordinal)
@@ -243,8 +253,6 @@ public sealed class TransactionCoordinator : IDisposable
             txn.State = TransactionState.Empty;
             txn.StartTimestamp = -1;
             txn.Partitions.Clear();
-            txn.Groups.Clear();
-            txn.PendingOffsets.Clear();
             Persist(txn);
             return (ErrorCode.None, txn.ProducerId, txn.ProducerEpoch);
         }
@@ -293,9 +301,10 @@ public sealed class TransactionCoordinator : IDisposable
 
             if (verifyOnly)
             {
+                // KIP-890 part 1 (Kafka 4.0): a partition outside the transaction is TRANSACTION_ABORTABLE.
                 foreach (var tp in partitions)
                 {
-                    results[tp] = txn.State == TransactionState.Ongoing && txn.Partitions.Contains(tp) ? ErrorCode.None : ErrorCode.InvalidTxnState;
+                    results[tp] = txn.Partitions.Contains(tp) ? ErrorCode.None : ErrorCode.TransactionAbortable;
                 }
 
                 return ErrorCode.None;
@@ -330,8 +339,8 @@ public sealed class TransactionCoordinator : IDisposable
         }
     }
 
-    /// <summary>AddOffsetsToTxn: the group's offsets will be part of the transaction.</summary>
-    public ErrorCode AddOffsets(string transactionalId, long producerId, short producerEpoch, string groupId)
+    /// <summary>AddOffsetsToTxn: the group's <c>__consumer_offsets</c> partition joins the transaction, so it gets the marker.</summary>
+    public ErrorCode AddOffsets(string transactionalId, long producerId, short producerEpoch, int offsetsPartition)
     {
         lock (_lock)
         {
@@ -343,8 +352,7 @@ public sealed class TransactionCoordinator : IDisposable
 
             var wasOngoing = txn.State == TransactionState.Ongoing;
             StartIfNeeded(txn);
-            txn.Groups.Add(groupId);
-            if (!wasOngoing)
+            if (txn.Partitions.Add((TopicNames.GroupMetadataTopicName, offsetsPartition)) || !wasOngoing)
             {
                 Persist(txn);
             }
@@ -353,53 +361,60 @@ public sealed class TransactionCoordinator : IDisposable
         }
     }
 
-    /// <summary>TxnOffsetCommit: keeps the offsets pending until the transaction ends.</summary>
-    public ErrorCode AddPendingOffsets(string transactionalId, long producerId, short producerEpoch, string groupId,
-        IEnumerable<((string Topic, int Partition) Partition, PendingOffset Offset)> offsets)
+    /// <summary>
+    /// TxnOffsetCommit's check with the transaction (KIP-890's verification, a local call while this
+    /// node is the coordinator): the producer is current and its ongoing transaction holds the
+    /// group's <c>__consumer_offsets</c> partition. An id this coordinator does not know is left to
+    /// the producer state of the partition (its coordinator is another broker).
+    /// </summary>
+    public ErrorCode VerifyOffsetsPartition(string transactionalId, long producerId, short producerEpoch, int offsetsPartition)
     {
         lock (_lock)
         {
+            if (!_transactions.ContainsKey(transactionalId))
+            {
+                return ErrorCode.InvalidProducerIdMapping;
+            }
+
             var error = Check(transactionalId, producerId, producerEpoch, out var txn);
             if (error != ErrorCode.None)
             {
                 return error;
             }
 
-            if (txn.State != TransactionState.Ongoing || !txn.Groups.Contains(groupId))
-            {
-                return ErrorCode.InvalidTxnState;
-            }
-
-            if (!txn.PendingOffsets.TryGetValue(groupId, out var pending))
-            {
-                pending = [];
-                txn.PendingOffsets[groupId] = pending;
-            }
-
-            foreach (var (partition, offset) in offsets)
-            {
-                pending[partition] = offset;
-            }
-
-            return ErrorCode.None;
+            return txn.State == TransactionState.Ongoing && txn.Partitions.Contains((TopicNames.GroupMetadataTopicName, offsetsPartition))
+                ? ErrorCode.None
+                : ErrorCode.InvalidTxnState;
         }
     }
 
-    /// <summary>Whether an open transaction holds an offset for the group's partition (OffsetFetch require_stable answers UNSTABLE_OFFSET_COMMIT).</summary>
-    public bool HasPendingOffset(string groupId, string topic, int partition)
+    /// <summary>
+    /// KIP-890 part 1, the leader's check of a transactional produce (a local call while this node
+    /// coordinates the transactional id; an id it does not know is left unverified): a batch of the
+    /// current producer for a partition its transaction never added would hang the last stable
+    /// offset, so it is refused with TRANSACTION_ABORTABLE (INVALID_TXN_STATE for Produce v10 and
+    /// older, as Kafka converts it). Other producer ids and epochs are left to the partition's
+    /// producer state, which fences them.
+    /// </summary>
+    public ErrorCode VerifyTransactionalProduce(string transactionalId, ReadOnlySpan<byte> records, string topic, int partition, short produceVersion)
     {
+        if (records.Length < RecordBatch.HeaderSize || !RecordBatch.IsTransactional(records))
+        {
+            return ErrorCode.None;
+        }
+
+        var producerId = RecordBatch.ProducerId(records);
+        var producerEpoch = RecordBatch.ProducerEpoch(records);
         lock (_lock)
         {
-            foreach (var txn in _transactions.Values)
+            if (!_transactions.TryGetValue(transactionalId, out var txn) || txn.ProducerId != producerId || txn.ProducerEpoch != producerEpoch
+                || txn.Partitions.Contains((topic, partition)))
             {
-                if (txn.State == TransactionState.Ongoing && txn.PendingOffsets.TryGetValue(groupId, out var pending) && pending.ContainsKey((topic, partition)))
-                {
-                    return true;
-                }
+                return ErrorCode.None;
             }
-
-            return false;
         }
+
+        return produceVersion >= 11 ? ErrorCode.TransactionAbortable : ErrorCode.InvalidTxnState;
     }
 
     private void StartIfNeeded(TransactionMetadata txn)
@@ -409,43 +424,35 @@ public sealed class TransactionCoordinator : IDisposable
             txn.State = TransactionState.Ongoing;
             txn.StartTimestamp = NowMs;
             txn.Partitions.Clear();
-            txn.Groups.Clear();
-            txn.PendingOffsets.Clear();
         }
     }
 
     /// <summary>
-    /// EndTxn: writes the commit or abort markers; a retry of a completed end is answered the same
-    /// way. A commit returns the offsets the caller must now commit to their groups.
+    /// EndTxn: writes the commit or abort markers (TxnOffsetCommit's offsets are materialised by
+    /// the marker in their <c>__consumer_offsets</c> partition); a retry of a completed end is
+    /// answered the same way.
     /// </summary>
-    public (ErrorCode Error, long ProducerId, short ProducerEpoch, IReadOnlyList<TransactionOffsets> Offsets) EndTransaction(
-        string transactionalId, long producerId, short producerEpoch, bool commit)
+    public (ErrorCode Error, long ProducerId, short ProducerEpoch) EndTransaction(string transactionalId, long producerId, short producerEpoch, bool commit)
     {
         lock (_lock)
         {
             var error = Check(transactionalId, producerId, producerEpoch, out var txn);
             if (error != ErrorCode.None)
             {
-                return (error, -1, -1, []);
+                return (error, -1, -1);
             }
 
-            IReadOnlyList<TransactionOffsets> offsets = [];
             switch (txn.State)
             {
                 case TransactionState.Ongoing:
-                    if (commit)
-                    {
-                        offsets = txn.PendingOffsets.Select(kv => new TransactionOffsets(kv.Key, kv.Value)).ToList();
-                    }
-
                     CompleteLocked(txn, commit);
                     break;
                 case TransactionState.CompleteCommit when !commit:
                 case TransactionState.CompleteAbort when commit:
-                    return (ErrorCode.InvalidTxnState, -1, -1, []);
+                    return (ErrorCode.InvalidTxnState, -1, -1);
             }
 
-            return (ErrorCode.None, txn.ProducerId, txn.ProducerEpoch, offsets);
+            return (ErrorCode.None, txn.ProducerId, txn.ProducerEpoch);
         }
     }
 
@@ -453,20 +460,24 @@ public sealed class TransactionCoordinator : IDisposable
     {
         txn.State = commit ? TransactionState.PrepareCommit : TransactionState.PrepareAbort;
         Persist(txn);
-        foreach (var (topic, partition) in txn.Partitions)
+        foreach (var byLeader in txn.Partitions.GroupBy(p => _leaderOf(p.Topic, p.Partition)))
         {
-            var error = _replicaManager.WriteTxnMarker(topic, partition, txn.ProducerId, txn.ProducerEpoch, CoordinatorEpoch, commit);
-            if (error != ErrorCode.None)
+            var marker = new TxnMarkerEntry(txn.ProducerId, txn.ProducerEpoch, CoordinatorEpoch, commit, [.. byLeader]);
+
+            // The local channel completes synchronously; a remote one is awaited under the lock
+            // (Kafka sends markers after answering EndTxn and retries them; not done here yet).
+            var results = _markerChannel.WriteMarkersAsync(byLeader.Key, [marker]).AsTask().GetAwaiter().GetResult();
+            foreach (var ((topic, partition), error) in results)
             {
-                // A deleted partition needs no marker; anything else is logged (Kafka retries until the leader takes it).
-                BrokerLog.TxnMarkerFailed(_logger, txn.TransactionalId, topic, partition, error.ToString());
+                if (error != ErrorCode.None)
+                {
+                    // A deleted partition needs no marker; anything else is logged (Kafka retries until the leader takes it).
+                    BrokerLog.TxnMarkerFailed(_logger, txn.TransactionalId, topic, partition, error.ToString());
+                }
             }
         }
 
         txn.Partitions.Clear();
-        txn.Groups.Clear();
-        // The caller took a commit's offsets already (EndTransaction); an abort drops them.
-        txn.PendingOffsets.Clear();
         txn.StartTimestamp = -1;
         txn.State = commit ? TransactionState.CompleteCommit : TransactionState.CompleteAbort;
         Persist(txn);
@@ -503,8 +514,48 @@ public sealed class TransactionCoordinator : IDisposable
         }
     }
 
+    /// <summary>
+    /// Forgets transactional ids idle for <c>transactional.id.expiration.ms</c> with no transaction in
+    /// flight (Empty, CompleteCommit, CompleteAbort), writing a tombstone to <c>__transaction_state</c>
+    /// as Kafka's removeExpiredTransactionalIds does; the next InitProducerId starts afresh.
+    /// </summary>
+    public int RemoveExpiredTransactionalIds()
+    {
+        try
+        {
+            lock (_lock)
+            {
+                var now = NowMs;
+                var expired = _transactions.Values
+                    .Where(t => t.State is TransactionState.Empty or TransactionState.CompleteCommit or TransactionState.CompleteAbort
+                        && now - t.LastUpdateTimestamp >= TransactionalIdExpirationMs)
+                    .ToList();
+                foreach (var txn in expired)
+                {
+                    _stateLog?.Write(txn.TransactionalId, null);
+                    _transactions.Remove(txn.TransactionalId);
+                    TransactionLog.TransactionalIdExpired(_logger, txn.TransactionalId, txn.ProducerId, txn.ProducerEpoch);
+                }
+
+                return expired.Count;
+            }
+        }
+        catch (Exception e) when (e is IOException or ObjectDisposedException or InvalidOperationException)
+        {
+            // A timer callback must not take the broker down (DESIGN.md decision 10).
+            BrokerLog.TxnAbortFailed(_logger, e);
+            return 0;
+        }
+    }
+
     private void AbortOpenTransactionsLeftInLogs()
     {
+        HashSet<long> ongoing;
+        lock (_lock)
+        {
+            ongoing = [.. _transactions.Values.Where(t => t.State == TransactionState.Ongoing).Select(t => t.ProducerId)];
+        }
+
         foreach (var partition in _replicaManager.Partitions)
         {
             if (!partition.IsLeader || partition.Log.FirstUnstableOffset < 0)
@@ -514,7 +565,7 @@ public sealed class TransactionCoordinator : IDisposable
 
             foreach (var producer in partition.Log.ActiveProducers)
             {
-                if (producer.CurrentTxnStartOffset >= 0)
+                if (producer.CurrentTxnStartOffset >= 0 && !ongoing.Contains(producer.ProducerId))
                 {
                     _replicaManager.WriteTxnMarker(partition.Topic, partition.PartitionIndex, producer.ProducerId, producer.ProducerEpoch, CoordinatorEpoch, commit: false);
                 }
@@ -522,5 +573,16 @@ public sealed class TransactionCoordinator : IDisposable
         }
     }
 
-    public void Dispose() => _timer.Dispose();
+    public void Dispose()
+    {
+        _timer.Dispose();
+        _expirationTimer.Dispose();
+    }
+}
+
+/// <summary>The transaction coordinator's own log messages (source-generated).</summary>
+internal static partial class TransactionLog
+{
+    [LoggerMessage(Level = LogLevel.Information, Message = "Transactional id {TransactionalId} (producer {ProducerId} epoch {ProducerEpoch}) expired after transactional.id.expiration.ms")]
+    public static partial void TransactionalIdExpired(ILogger logger, string transactionalId, long producerId, short producerEpoch);
 }

@@ -11,7 +11,8 @@ namespace Gregor.Broker.Transactions;
 /// <summary>Where the transaction coordinator keeps its state: one record per transactional id, last one wins.</summary>
 public interface ITransactionStateLog
 {
-    void Write(string transactionalId, TransactionLogValue value);
+    /// <summary>Writes the transactional id's state; null writes a tombstone (the id expired).</summary>
+    void Write(string transactionalId, TransactionLogValue? value);
 
     /// <summary>Every record, oldest first (a null value is a tombstone).</summary>
     IEnumerable<(string TransactionalId, TransactionLogValue? Value)> ReadAll();
@@ -57,11 +58,11 @@ public sealed class ReplicaTransactionStateLog : ITransactionStateLog
         return (hash & 0x7fffffff) % partitions;
     }
 
-    public void Write(string transactionalId, TransactionLogValue value)
+    public void Write(string transactionalId, TransactionLogValue? value)
     {
         var partitionCount = EnsureTopic();
         var builder = new RecordBatchBuilder();
-        builder.Append(_time.GetUtcNow().ToUnixTimeMilliseconds(), KeyBytes(transactionalId), ValueBytes(value));
+        builder.Append(_time.GetUtcNow().ToUnixTimeMilliseconds(), KeyBytes(transactionalId), value is null ? null : ValueBytes(value));
         var partition = PartitionFor(transactionalId, partitionCount);
         var result = _replicaManager.AppendRecords(TopicNames.TransactionStateTopicName, partition, builder.Build(), -1);
         if (result.ErrorCode != ErrorCode.None)

@@ -35,7 +35,7 @@ public static partial class ApiMessages
         new(ApiKey.AddOffsetsToTxn, "AddOffsetsToTxn", 0, 4, 3, false, static () => new global::Gregor.Protocol.Messages.AddOffsetsToTxnRequest(), static () => new global::Gregor.Protocol.Messages.AddOffsetsToTxnResponse()),
         new(ApiKey.EndTxn, "EndTxn", 0, 5, 3, true, static () => new global::Gregor.Protocol.Messages.EndTxnRequest(), static () => new global::Gregor.Protocol.Messages.EndTxnResponse()),
         new(ApiKey.WriteTxnMarkers, "WriteTxnMarkers", 0, 1, 1, false, static () => new global::Gregor.Protocol.Messages.WriteTxnMarkersRequest(), static () => new global::Gregor.Protocol.Messages.WriteTxnMarkersResponse()),
-        new(ApiKey.TxnOffsetCommit, "TxnOffsetCommit", 0, 4, 3, false, static () => new global::Gregor.Protocol.Messages.TxnOffsetCommitRequest(), static () => new global::Gregor.Protocol.Messages.TxnOffsetCommitResponse()),
+        new(ApiKey.TxnOffsetCommit, "TxnOffsetCommit", 0, 5, 3, false, static () => new global::Gregor.Protocol.Messages.TxnOffsetCommitRequest(), static () => new global::Gregor.Protocol.Messages.TxnOffsetCommitResponse()),
         new(ApiKey.DescribeAcls, "DescribeAcls", 0, 3, 2, false, static () => new global::Gregor.Protocol.Messages.DescribeAclsRequest(), static () => new global::Gregor.Protocol.Messages.DescribeAclsResponse()),
         new(ApiKey.CreateAcls, "CreateAcls", 0, 3, 2, false, static () => new global::Gregor.Protocol.Messages.CreateAclsRequest(), static () => new global::Gregor.Protocol.Messages.CreateAclsResponse()),
         new(ApiKey.DeleteAcls, "DeleteAcls", 0, 3, 2, false, static () => new global::Gregor.Protocol.Messages.DeleteAclsRequest(), static () => new global::Gregor.Protocol.Messages.DeleteAclsResponse()),

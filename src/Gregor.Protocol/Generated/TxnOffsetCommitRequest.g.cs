@@ -10,7 +10,7 @@ public sealed partial class TxnOffsetCommitRequest : global::Gregor.Protocol.IRe
 
     public const short LowestVersion = 0;
 
-    public const short HighestVersion = 4;
+    public const short HighestVersion = 5;
 
     public short LowestSupportedVersion => LowestVersion;
 
@@ -38,7 +38,7 @@ public sealed partial class TxnOffsetCommitRequest : global::Gregor.Protocol.IRe
     {
         if (version < LowestVersion || version > HighestVersion)
         {
-            throw new global::Gregor.Protocol.Primitives.UnsupportedVersionException($"TxnOffsetCommitRequest has no version {version}; it supports 0-4.");
+            throw new global::Gregor.Protocol.Primitives.UnsupportedVersionException($"TxnOffsetCommitRequest has no version {version}; it supports 0-5.");
         }
         var flexible = version >= 3;
         this.TransactionalId = reader.ReadString(flexible);
@@ -97,7 +97,7 @@ public sealed partial class TxnOffsetCommitRequest : global::Gregor.Protocol.IRe
     {
         if (version < LowestVersion || version > HighestVersion)
         {
-            throw new global::Gregor.Protocol.Primitives.UnsupportedVersionException($"TxnOffsetCommitRequest has no version {version}; it supports 0-4.");
+            throw new global::Gregor.Protocol.Primitives.UnsupportedVersionException($"TxnOffsetCommitRequest has no version {version}; it supports 0-5.");
         }
         var flexible = version >= 3;
         writer.WriteString(this.TransactionalId, flexible);
@@ -169,7 +169,7 @@ public sealed partial class TxnOffsetCommitRequest : global::Gregor.Protocol.IRe
     {
         if (version < LowestVersion || version > HighestVersion)
         {
-            throw new global::Gregor.Protocol.Primitives.UnsupportedVersionException($"TxnOffsetCommitRequest has no version {version}; it supports 0-4.");
+            throw new global::Gregor.Protocol.Primitives.UnsupportedVersionException($"TxnOffsetCommitRequest has no version {version}; it supports 0-5.");
         }
         var flexible = version >= 3;
         var size = 0;

@@ -10,7 +10,7 @@ public sealed partial class TxnOffsetCommitResponse : global::Gregor.Protocol.IR
 
     public const short LowestVersion = 0;
 
-    public const short HighestVersion = 4;
+    public const short HighestVersion = 5;
 
     public short LowestSupportedVersion => LowestVersion;
 
@@ -26,7 +26,7 @@ public sealed partial class TxnOffsetCommitResponse : global::Gregor.Protocol.IR
     {
         if (version < LowestVersion || version > HighestVersion)
         {
-            throw new global::Gregor.Protocol.Primitives.UnsupportedVersionException($"TxnOffsetCommitResponse has no version {version}; it supports 0-4.");
+            throw new global::Gregor.Protocol.Primitives.UnsupportedVersionException($"TxnOffsetCommitResponse has no version {version}; it supports 0-5.");
         }
         var flexible = version >= 3;
         this.ThrottleTimeMs = reader.ReadInt32();
@@ -70,7 +70,7 @@ public sealed partial class TxnOffsetCommitResponse : global::Gregor.Protocol.IR
     {
         if (version < LowestVersion || version > HighestVersion)
         {
-            throw new global::Gregor.Protocol.Primitives.UnsupportedVersionException($"TxnOffsetCommitResponse has no version {version}; it supports 0-4.");
+            throw new global::Gregor.Protocol.Primitives.UnsupportedVersionException($"TxnOffsetCommitResponse has no version {version}; it supports 0-5.");
         }
         var flexible = version >= 3;
         writer.WriteInt32(this.ThrottleTimeMs);
@@ -106,7 +106,7 @@ public sealed partial class TxnOffsetCommitResponse : global::Gregor.Protocol.IR
     {
         if (version < LowestVersion || version > HighestVersion)
         {
-            throw new global::Gregor.Protocol.Primitives.UnsupportedVersionException($"TxnOffsetCommitResponse has no version {version}; it supports 0-4.");
+            throw new global::Gregor.Protocol.Primitives.UnsupportedVersionException($"TxnOffsetCommitResponse has no version {version}; it supports 0-5.");
         }
         var flexible = version >= 3;
         var size = 0;

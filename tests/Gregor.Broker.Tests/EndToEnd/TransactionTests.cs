@@ -166,8 +166,13 @@ public class TransactionTests
         Assert.Equal(3, Read(broker.BootstrapServers, topic, IsolationLevel.ReadUncommitted, 3).Count);
     }
 
+    /// <summary>
+    /// As in Kafka, a transaction open when the broker restarts stays open (its producer could still
+    /// commit it) and holds the last stable offset, so nothing of it is visible to read_committed;
+    /// the next instance of the transactional id aborts it and fences the old producer.
+    /// </summary>
     [Fact]
-    public async Task ABrokerRestartInTheMiddleOfATransactionAbortsIt()
+    public async Task ABrokerRestartInTheMiddleOfATransactionKeepsItOpenUntilTheNextInstanceAbortsIt()
     {
         const string topic = "txn-restart";
         await using var broker = await InProcessBroker.StartAsync();
@@ -183,30 +188,39 @@ public class TransactionTests
             await broker.RestartAsync();
         }
 
-        // The coordinator's state came back from __transaction_state: the open transaction was aborted with an epoch bump.
-        await using (var client = await Handlers.WireClient.ConnectAsync(broker.Server.BoundEndpoints[0]))
+        async Task<Gregor.Protocol.Messages.DescribeTransactionsResponse.TransactionStateData> Describe()
         {
+            await using var client = await Handlers.WireClient.ConnectAsync(broker.Server.BoundEndpoints[0]);
             var described = await client.SendAsync<Gregor.Protocol.Messages.DescribeTransactionsResponse>(
                 new Gregor.Protocol.Messages.DescribeTransactionsRequest { TransactionalIds = ["txn-r"] }, 0);
             var state = Assert.Single(described.TransactionStates);
             Assert.Equal(0, state.ErrorCode);
-            Assert.Equal("CompleteAbort", state.TransactionState);
-            Assert.Equal(1, state.ProducerEpoch);
+            return state;
         }
 
-        var stateLog = broker.Server.LogManager.GetLog("__transaction_state", Transactions.ReplicaTransactionStateLog.PartitionFor("txn-r", 50))!;
-        Assert.True(stateLog.LogEndOffset >= 6, $"{stateLog.LogEndOffset} records");
-
-        // Nothing of the open transaction becomes visible to read_committed, and the partition is stable again.
+        // The coordinator's state came back from __transaction_state, the transaction still open.
+        var open = await Describe();
+        Assert.Equal("Ongoing", open.TransactionState);
+        Assert.Equal(0, open.ProducerEpoch);
         var log = broker.Server.LogManager.GetLog(topic, 0)!;
-        Assert.Equal(-1, log.FirstUnstableOffset);
-        Assert.Equal(7, log.LogEndOffset);
-        Assert.Equal(3, Assert.Single(log.CollectAbortedTransactions(0, long.MaxValue)).FirstOffset);
+        Assert.Equal(3, log.FirstUnstableOffset);
         Assert.Equal(["committed-0", "committed-1"], Read(broker.BootstrapServers, topic, IsolationLevel.ReadCommitted, 2));
-        Assert.Equal(5, Read(broker.BootstrapServers, topic, IsolationLevel.ReadUncommitted, 5).Count);
 
         using var successor = new ProducerBuilder<string, string>(TransactionalConfig(broker.BootstrapServers, "txn-r")).Build();
         successor.InitTransactions(TimeSpan.FromSeconds(20));
+        var fenced = await Describe();
+        Assert.Equal("Empty", fenced.TransactionState);
+        Assert.Equal(2, fenced.ProducerEpoch); // one bump for the abort, one for the new instance
+
+        var stateLog = broker.Server.LogManager.GetLog("__transaction_state", Transactions.ReplicaTransactionStateLog.PartitionFor("txn-r", 50))!;
+        Assert.True(stateLog.LogEndOffset >= 7, $"{stateLog.LogEndOffset} records");
+
+        // Nothing of the open transaction became visible to read_committed, and the partition is stable again.
+        Assert.Equal(-1, log.FirstUnstableOffset);
+        Assert.Equal(7, log.LogEndOffset);
+        Assert.Equal(3, Assert.Single(log.CollectAbortedTransactions(0, long.MaxValue)).FirstOffset);
+        Assert.Equal(5, Read(broker.BootstrapServers, topic, IsolationLevel.ReadUncommitted, 5).Count);
+
         successor.BeginTransaction();
         Produce(successor, topic, "after-", 1);
         successor.CommitTransaction(TimeSpan.FromSeconds(20));

@@ -33,6 +33,10 @@ public sealed class DefinitionsMatchReferenceTests
         // KIP-1102 (Kafka 4.1): librdkafka 2.16 sends Metadata v13.
         ["MetadataRequest"] = 12,
         ["MetadataResponse"] = 12,
+
+        // KIP-890 part 2 (Kafka 4.1): TxnOffsetCommit v5 adds the group's partition to the transaction itself.
+        ["TxnOffsetCommitRequest"] = 4,
+        ["TxnOffsetCommitResponse"] = 4,
     };
 
     [Fact]
