@@ -201,7 +201,21 @@ public sealed class BrokerServer : IAsyncDisposable
                 config.GetInt("transaction.abort.timed.out.transaction.cleanup.interval.ms"),
                 new ReplicaTransactionStateLog(replicaManager, metadata, new TopicCreator(metadata, metadata, settings), _timeProvider,
                     config.GetInt("transaction.state.log.num.partitions"), checked((short)config.GetInt("transaction.state.log.replication.factor")),
-                    config.GetInt("transaction.state.log.segment.bytes")));
+                    config.GetInt("transaction.state.log.segment.bytes")),
+                markerChannel: TxnMarkerChannels.Create(config.NodeId, replicaManager, metadata, config.InterBrokerListenerName, clients, TimeSpan.FromSeconds(30)),
+                leaderOf: RemoteTxnMarkerChannel.LeaderFrom(metadata),
+                transactionalIdExpirationMs: config.GetInt("transactional.id.expiration.ms"),
+                removeExpiredTransactionalIdsIntervalMs: config.GetInt("transaction.remove.expired.transaction.cleanup.interval.ms"),
+                clusterNodeId: clustered ? config.NodeId : -1);
+            if (clustered)
+            {
+                // The coordinator follows the leadership of __transaction_state's partitions.
+                metadata.TopicsChanged += transactions.OnTransactionStateChanged;
+                if (metadata.TryGetTopic(TopicNames.TransactionStateTopicName, out var transactionState))
+                {
+                    transactions.OnTransactionStateChanged(null, transactionState);
+                }
+            }
             var broker = _broker = new BrokerContext(settings, metadata, metadata, replicaManager, _timeProvider, _loggerFactory, new BrokerConfigDescriber(config))
             {
                 ProducerIds = producerIds,

@@ -83,14 +83,20 @@ public sealed class TransactionCoordinator : IDisposable
     private readonly ITransactionStateLog? _stateLog;
     private readonly ITxnMarkerChannel _markerChannel;
     private readonly Func<string, int, int> _leaderOf;
+    private readonly int _clusterNodeId;
+
+    /// <summary>In a cluster: the <c>__transaction_state</c> partitions this node leads and has loaded, with the leader epoch loaded in.</summary>
+    private readonly Dictionary<int, int> _loadedPartitions = [];
 
     /// <param name="markerChannel">Where markers are written; by default appended locally.</param>
     /// <param name="leaderOf">The leader of a partition (node id), to send each node its markers; by default this node (-1).</param>
     public TransactionCoordinator(ProducerIdManager producerIds, ReplicaManager replicaManager, TimeProvider time, ILogger logger,
         int transactionMaxTimeoutMs = 900_000, int abortTimedOutTransactionsIntervalMs = 10_000, ITransactionStateLog? stateLog = null,
         ITxnMarkerChannel? markerChannel = null, Func<string, int, int>? leaderOf = null,
-        long transactionalIdExpirationMs = 604_800_000, long removeExpiredTransactionalIdsIntervalMs = 3_600_000)
+        long transactionalIdExpirationMs = 604_800_000, long removeExpiredTransactionalIdsIntervalMs = 3_600_000,
+        int clusterNodeId = -1)
     {
+        _clusterNodeId = clusterNodeId;
         TransactionalIdExpirationMs = transactionalIdExpirationMs;
         _producerIds = producerIds;
         _replicaManager = replicaManager;
@@ -100,12 +106,18 @@ public sealed class TransactionCoordinator : IDisposable
         _logger = logger;
         _stateLog = stateLog;
         TransactionMaxTimeoutMs = transactionMaxTimeoutMs;
-        lock (_lock)
+        if (!IsClustered)
         {
-            LoadState();
+            lock (_lock)
+            {
+                LoadState();
+            }
+
+            // Only on a lone node, which coordinates every transaction: in a cluster an open
+            // transaction in a local log may belong to another broker's coordinator.
+            AbortOpenTransactionsLeftInLogs();
         }
 
-        AbortOpenTransactionsLeftInLogs();
         var interval = TimeSpan.FromMilliseconds(abortTimedOutTransactionsIntervalMs);
         _timer = time.CreateTimer(_ => AbortTimedOutTransactions(), null, interval, interval);
         var expirationInterval = TimeSpan.FromMilliseconds(removeExpiredTransactionalIdsIntervalMs);
@@ -113,6 +125,111 @@ public sealed class TransactionCoordinator : IDisposable
     }
 
     public int TransactionMaxTimeoutMs { get; }
+
+    /// <summary>Whether this coordinator is one of several (it then owns only the partitions it leads).</summary>
+    public bool IsClustered => _clusterNodeId >= 0;
+
+    /// <summary>
+    /// In a cluster, whether this node coordinates <paramref name="transactionalId"/> now: it leads
+    /// the id's <c>__transaction_state</c> partition and has loaded it. A lone node coordinates all.
+    /// </summary>
+    private bool OwnsLocked(string transactionalId)
+    {
+        if (!IsClustered || _stateLog?.PartitionOf(transactionalId) is not { } partition)
+        {
+            return true;
+        }
+
+        return _loadedPartitions.ContainsKey(partition);
+    }
+
+    /// <summary>
+    /// Follows the leadership of <c>__transaction_state</c> in a cluster (Kafka's immigration and
+    /// emigration): a partition this node starts leading is loaded from its local replica and the
+    /// transactions it left prepared are completed; a partition it stops leading is dropped, so
+    /// its ids answer NOT_COORDINATOR and clients find the new leader.
+    /// </summary>
+    public void OnTransactionStateChanged(TopicMetadata? removed, TopicMetadata? added)
+    {
+        if (!IsClustered || (added ?? removed)?.Name != TopicNames.TransactionStateTopicName)
+        {
+            return;
+        }
+
+        // Off the metadata thread (completing a prepared transaction writes markers over the
+        // network, and a write in progress may be holding the lock); the work converges on the
+        // replica manager's current leaderships, so the order of these runs does not matter.
+        _ = Task.Run(ReconcileLeadership);
+    }
+
+    private void ReconcileLeadership()
+    {
+        try
+        {
+            lock (_lock)
+            {
+                foreach (var (index, epoch) in _loadedPartitions.ToList())
+                {
+                    if (_replicaManager.GetPartition(TopicNames.TransactionStateTopicName, index) is not { IsLeader: true, IsDeleted: false } partition
+                        || partition.LeaderEpoch != epoch)
+                    {
+                        _loadedPartitions.Remove(index);
+                        foreach (var id in _transactions.Keys.Where(id => _stateLog?.PartitionOf(id) == index).ToList())
+                        {
+                            _transactions.Remove(id);
+                        }
+                    }
+                }
+
+                foreach (var partition in _replicaManager.Partitions)
+                {
+                    if (partition.Topic == TopicNames.TransactionStateTopicName && partition.IsLeader && !partition.IsDeleted
+                        && !_loadedPartitions.ContainsKey(partition.PartitionIndex))
+                    {
+                        LoadPartitionLocked(partition.PartitionIndex, partition.LeaderEpoch);
+                    }
+                }
+            }
+        }
+        catch (Exception e) when (e is IOException or InvalidOperationException or ObjectDisposedException)
+        {
+            BrokerLog.TxnAbortFailed(_logger, e);
+        }
+    }
+
+    private void LoadPartitionLocked(int index, int leaderEpoch)
+    {
+        var latest = new Dictionary<string, TransactionLogValue?>(StringComparer.Ordinal);
+        foreach (var (id, value) in _stateLog!.ReadPartition(index))
+        {
+            latest[id] = value;
+        }
+
+        var loaded = new List<TransactionMetadata>();
+        foreach (var (id, value) in latest)
+        {
+            if (value is null)
+            {
+                _transactions.Remove(id);
+                continue;
+            }
+
+            var txn = FromLogValue(id, value);
+            _transactions[id] = txn;
+            loaded.Add(txn);
+        }
+
+        _loadedPartitions[index] = leaderEpoch;
+        foreach (var txn in loaded)
+        {
+            if (txn.State is TransactionState.PrepareCommit or TransactionState.PrepareAbort)
+            {
+                CompleteLocked(txn, commit: txn.State == TransactionState.PrepareCommit);
+            }
+        }
+
+        TransactionLog.PartitionLoaded(_logger, index, leaderEpoch, loaded.Count);
+    }
 
     /// <summary><c>transactional.id.expiration.ms</c>: how long a transactional id may stay idle with no open transaction before it is forgotten.</summary>
     public long TransactionalIdExpirationMs { get; }
@@ -137,23 +254,7 @@ public sealed class TransactionCoordinator : IDisposable
                 continue;
             }
 
-            var txn = new TransactionMetadata(id)
-            {
-                ProducerId = value.ProducerId,
-                ProducerEpoch = value.ProducerEpoch,
-                TimeoutMs = value.TransactionTimeoutMs,
-                State = (TransactionState)value.TransactionStatus,
-                StartTimestamp = value.TransactionStartTimestampMs,
-                LastUpdateTimestamp = value.TransactionLastUpdateTimestampMs,
-            };
-            foreach (var topic in value.TransactionPartitions ?? [])
-            {
-                foreach (var partition in topic.PartitionIds)
-                {
-                    txn.Partitions.Add((topic.Topic, partition));
-                }
-            }
-
+            var txn = FromLogValue(id, value);
             _transactions[id] = txn;
             switch (txn.State)
             {
@@ -167,6 +268,28 @@ public sealed class TransactionCoordinator : IDisposable
                     break;
             }
         }
+    }
+
+    private static TransactionMetadata FromLogValue(string id, TransactionLogValue value)
+    {
+        var txn = new TransactionMetadata(id)
+        {
+            ProducerId = value.ProducerId,
+            ProducerEpoch = value.ProducerEpoch,
+            TimeoutMs = value.TransactionTimeoutMs,
+            State = (TransactionState)value.TransactionStatus,
+            StartTimestamp = value.TransactionStartTimestampMs,
+            LastUpdateTimestamp = value.TransactionLastUpdateTimestampMs,
+        };
+        foreach (var topic in value.TransactionPartitions ?? [])
+        {
+            foreach (var partition in topic.PartitionIds)
+            {
+                txn.Partitions.Add((topic.Topic, partition));
+            }
+        }
+
+        return txn;
     }
 
     private void Persist(TransactionMetadata txn)
@@ -227,6 +350,11 @@ public sealed class TransactionCoordinator : IDisposable
 
         lock (_lock)
         {
+            if (!OwnsLocked(transactionalId))
+            {
+                return (ErrorCode.NotCoordinator, -1, -1);
+            }
+
             if (!_transactions.TryGetValue(transactionalId, out var txn))
             {
                 txn = new TransactionMetadata(transactionalId) { ProducerId = _producerIds.GenerateProducerId(), ProducerEpoch = 0 };
@@ -274,6 +402,12 @@ public sealed class TransactionCoordinator : IDisposable
 
     private ErrorCode Check(string transactionalId, long producerId, short producerEpoch, out TransactionMetadata txn)
     {
+        if (!OwnsLocked(transactionalId))
+        {
+            txn = null!;
+            return ErrorCode.NotCoordinator;
+        }
+
         if (!_transactions.TryGetValue(transactionalId, out txn!) || txn.ProducerId != producerId)
         {
             return ErrorCode.InvalidProducerIdMapping;
@@ -583,6 +717,9 @@ public sealed class TransactionCoordinator : IDisposable
 /// <summary>The transaction coordinator's own log messages (source-generated).</summary>
 internal static partial class TransactionLog
 {
+    [LoggerMessage(Level = LogLevel.Information, Message = "Loaded __transaction_state-{Partition} as its leader in epoch {LeaderEpoch}: {Count} transactional ids")]
+    public static partial void PartitionLoaded(ILogger logger, int partition, int leaderEpoch, int count);
+
     [LoggerMessage(Level = LogLevel.Information, Message = "Transactional id {TransactionalId} (producer {ProducerId} epoch {ProducerEpoch}) expired after transactional.id.expiration.ms")]
     public static partial void TransactionalIdExpired(ILogger logger, string transactionalId, long producerId, short producerEpoch);
 }

@@ -16,6 +16,12 @@ public interface ITransactionStateLog
 
     /// <summary>Every record, oldest first (a null value is a tombstone).</summary>
     IEnumerable<(string TransactionalId, TransactionLogValue? Value)> ReadAll();
+
+    /// <summary>The records of one partition of the log, oldest first (what a new coordinator of that partition loads).</summary>
+    IEnumerable<(string TransactionalId, TransactionLogValue? Value)> ReadPartition(int partition) => [];
+
+    /// <summary>The partition holding <paramref name="transactionalId"/>, or null while the log does not exist yet.</summary>
+    int? PartitionOf(string transactionalId) => null;
 }
 
 /// <summary>
@@ -26,6 +32,7 @@ public interface ITransactionStateLog
 public sealed class ReplicaTransactionStateLog : ITransactionStateLog
 {
     private const int ReadChunkBytes = 1024 * 1024;
+    private static readonly TimeSpan AckTimeout = TimeSpan.FromSeconds(5);
     private readonly ReplicaManager _replicaManager;
     private readonly IMetadataView _metadata;
     private readonly TopicCreator _topicCreator;
@@ -69,7 +76,22 @@ public sealed class ReplicaTransactionStateLog : ITransactionStateLog
         {
             throw new IOException($"Appending to {TopicNames.TransactionStateTopicName}-{partition} failed: {result.ErrorCode} {result.ErrorMessage}");
         }
+
+        // Kafka writes the transaction log with acks=all: a Prepare record must be on the ISR
+        // before any marker goes out, or a new coordinator could not finish what markers began.
+        // The coordinator's calls are synchronous, so this waits in place (at once on a lone node).
+        var acks = _replicaManager.WaitForAcksAsync(TopicNames.TransactionStateTopicName, partition, result.LastOffset + 1, AckTimeout, CancellationToken.None)
+            .GetAwaiter().GetResult();
+        if (acks != ErrorCode.None)
+        {
+            throw new IOException($"Replicating {TopicNames.TransactionStateTopicName}-{partition} up to offset {result.LastOffset} failed: {acks}");
+        }
     }
+
+    public int? PartitionOf(string transactionalId) =>
+        _metadata.TryGetTopic(TopicNames.TransactionStateTopicName, out var topic) && topic.Partitions.Count > 0
+            ? PartitionFor(transactionalId, topic.Partitions.Count)
+            : null;
 
     private int EnsureTopic()
     {
@@ -78,7 +100,9 @@ public sealed class ReplicaTransactionStateLog : ITransactionStateLog
             return topic.Partitions.Count;
         }
 
-        var factor = (short)Math.Min(_replicationFactor, Math.Max(1, _metadata.AliveBrokers.Count));
+        // Not capped at the live brokers: with too few, creation fails and the coordinator is not
+        // available, as in Kafka (a lone node's default factor is 1).
+        var factor = _replicationFactor;
         var result = _topicCreator.Create(TopicNames.TransactionStateTopicName, _partitions, factor, null,
             [new("cleanup.policy", "compact"), new("compression.type", "uncompressed"), new("segment.bytes", _segmentBytes.ToString(System.Globalization.CultureInfo.InvariantCulture))],
             validateOnly: false);
@@ -94,36 +118,38 @@ public sealed class ReplicaTransactionStateLog : ITransactionStateLog
     {
         if (!_metadata.TryGetTopic(TopicNames.TransactionStateTopicName, out var topic))
         {
+            return [];
+        }
+
+        return topic.Partitions.SelectMany(p => ReadPartition(p.PartitionIndex));
+    }
+
+    public IEnumerable<(string TransactionalId, TransactionLogValue? Value)> ReadPartition(int partition)
+    {
+        var log = _replicaManager.GetPartition(TopicNames.TransactionStateTopicName, partition)?.Log;
+        if (log is null)
+        {
             yield break;
         }
 
-        foreach (var partitionMetadata in topic.Partitions)
+        var offset = log.LogStartOffset;
+        var end = log.LogEndOffset;
+        while (offset < end)
         {
-            var log = _replicaManager.GetPartition(TopicNames.TransactionStateTopicName, partitionMetadata.PartitionIndex)?.Log;
-            if (log is null)
+            var records = new List<(string, TransactionLogValue?)>();
+            using (var read = log.Read(offset, ReadChunkBytes, end, minOneBatch: true))
             {
-                continue;
+                if (read.Error != ErrorCode.None || read.Length == 0)
+                {
+                    break;
+                }
+
+                offset = Decode(read.Records, offset, records);
             }
 
-            var offset = log.LogStartOffset;
-            var end = log.LogEndOffset;
-            while (offset < end)
+            foreach (var record in records)
             {
-                var records = new List<(string, TransactionLogValue?)>();
-                using (var read = log.Read(offset, ReadChunkBytes, end, minOneBatch: true))
-                {
-                    if (read.Error != ErrorCode.None || read.Length == 0)
-                    {
-                        break;
-                    }
-
-                    offset = Decode(read.Records, offset, records);
-                }
-
-                foreach (var record in records)
-                {
-                    yield return record;
-                }
+                yield return record;
             }
         }
     }
