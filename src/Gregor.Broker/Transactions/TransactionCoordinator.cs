@@ -44,6 +44,9 @@ public sealed class TransactionMetadata
 
     /// <summary>The partitions of the open transaction; AddOffsetsToTxn adds the group's <c>__consumer_offsets</c> partition, as Kafka does.</summary>
     internal HashSet<(string Topic, int Partition)> Partitions { get; } = [];
+
+    /// <summary>Partitions whose marker a leader has not taken yet (the transaction stays in its Prepare state meanwhile).</summary>
+    internal HashSet<(string Topic, int Partition)>? PendingMarkers { get; set; }
 }
 
 /// <summary>DescribeTransactions' and ListTransactions' view of one transactional id.</summary>
@@ -84,6 +87,7 @@ public sealed class TransactionCoordinator : IDisposable
     private readonly ITxnMarkerChannel _markerChannel;
     private readonly Func<string, int, int> _leaderOf;
     private readonly int _clusterNodeId;
+    private bool _disposed;
 
     /// <summary>In a cluster: the <c>__transaction_state</c> partitions this node leads and has loaded, with the leader epoch loaded in.</summary>
     private readonly Dictionary<int, int> _loadedPartitions = [];
@@ -368,10 +372,20 @@ public sealed class TransactionCoordinator : IDisposable
                     return (ErrorCode.ProducerFenced, -1, -1);
                 }
 
+                if (txn.State is TransactionState.PrepareCommit or TransactionState.PrepareAbort)
+                {
+                    // Markers still on their way: the producer retries until the transaction ends.
+                    return (ErrorCode.ConcurrentTransactions, -1, -1);
+                }
+
                 if (txn.State == TransactionState.Ongoing)
                 {
                     BumpEpoch(txn);
                     CompleteLocked(txn, commit: false);
+                    if (txn.State == TransactionState.PrepareAbort)
+                    {
+                        return (ErrorCode.ConcurrentTransactions, -1, -1);
+                    }
                 }
 
                 BumpEpoch(txn);
@@ -590,31 +604,115 @@ public sealed class TransactionCoordinator : IDisposable
         }
     }
 
+    /// <summary>
+    /// Ends a transaction: the Prepare record (durable on the ISR) decides it, the markers carry the
+    /// decision to each partition's leader, the Complete record closes it. Markers a leader could
+    /// not take (leadership moving, node unreachable) are retried in the background, as Kafka's
+    /// marker channel does, while the transactional id answers CONCURRENT_TRANSACTIONS.
+    /// </summary>
     private void CompleteLocked(TransactionMetadata txn, bool commit)
     {
         txn.State = commit ? TransactionState.PrepareCommit : TransactionState.PrepareAbort;
         Persist(txn);
-        foreach (var byLeader in txn.Partitions.GroupBy(p => _leaderOf(p.Topic, p.Partition)))
+        var pending = WriteMarkersLocked(txn, commit, txn.Partitions);
+        if (pending.Count == 0)
+        {
+            FinishLocked(txn, commit);
+            return;
+        }
+
+        txn.PendingMarkers = pending;
+        RetryMarkersLater(txn.TransactionalId, txn.ProducerId, txn.ProducerEpoch, commit);
+    }
+
+    /// <summary>Sends the markers, grouped by leader; returns the partitions that still need theirs.</summary>
+    private HashSet<(string Topic, int Partition)> WriteMarkersLocked(TransactionMetadata txn, bool commit, IEnumerable<(string Topic, int Partition)> partitions)
+    {
+        var pending = new HashSet<(string Topic, int Partition)>();
+        foreach (var byLeader in partitions.GroupBy(p => _leaderOf(p.Topic, p.Partition)).ToList())
         {
             var marker = new TxnMarkerEntry(txn.ProducerId, txn.ProducerEpoch, CoordinatorEpoch, commit, [.. byLeader]);
-
-            // The local channel completes synchronously; a remote one is awaited under the lock
-            // (Kafka sends markers after answering EndTxn and retries them; not done here yet).
-            var results = _markerChannel.WriteMarkersAsync(byLeader.Key, [marker]).AsTask().GetAwaiter().GetResult();
-            foreach (var ((topic, partition), error) in results)
+            IReadOnlyDictionary<(string Topic, int Partition), ErrorCode> results;
+            try
             {
-                if (error != ErrorCode.None)
+                // The local channel completes synchronously; a remote one is awaited under the lock.
+                results = _markerChannel.WriteMarkersAsync(byLeader.Key, [marker]).AsTask().GetAwaiter().GetResult();
+            }
+            catch (Exception e) when (e is IOException or Client.NodeConnectionException or TimeoutException or OperationCanceledException)
+            {
+                foreach (var (topic, partition) in byLeader)
                 {
-                    // A deleted partition needs no marker; anything else is logged (Kafka retries until the leader takes it).
-                    BrokerLog.TxnMarkerFailed(_logger, txn.TransactionalId, topic, partition, error.ToString());
+                    BrokerLog.TxnMarkerFailed(_logger, txn.TransactionalId, topic, partition, e.Message);
+                    pending.Add((topic, partition));
                 }
+
+                continue;
+            }
+
+            foreach (var tp in byLeader)
+            {
+                var error = results.TryGetValue(tp, out var e) ? e : ErrorCode.NotLeaderOrFollower;
+                if (error is ErrorCode.None or ErrorCode.UnknownTopicOrPartition)
+                {
+                    // Written, or the partition is gone and needs no marker.
+                    continue;
+                }
+
+                BrokerLog.TxnMarkerFailed(_logger, txn.TransactionalId, tp.Topic, tp.Partition, error.ToString());
+                pending.Add(tp);
             }
         }
 
+        return pending;
+    }
+
+    private void FinishLocked(TransactionMetadata txn, bool commit)
+    {
+        txn.PendingMarkers = null;
         txn.Partitions.Clear();
         txn.StartTimestamp = -1;
         txn.State = commit ? TransactionState.CompleteCommit : TransactionState.CompleteAbort;
         Persist(txn);
+    }
+
+    private void RetryMarkersLater(string transactionalId, long producerId, short producerEpoch, bool commit)
+    {
+        _ = Task.Run(async () =>
+        {
+            var delay = TimeSpan.FromMilliseconds(100);
+            while (!Volatile.Read(ref _disposed))
+            {
+                await Task.Delay(delay, _time).ConfigureAwait(false);
+                try
+                {
+                    lock (_lock)
+                    {
+                        // Gone (another coordinator took the partition, which completes it from its
+                        // Prepare record) or already finished: nothing left to do here.
+                        if (!_transactions.TryGetValue(transactionalId, out var txn) || txn.ProducerId != producerId
+                            || txn.ProducerEpoch != producerEpoch || txn.PendingMarkers is not { } pending)
+                        {
+                            return;
+                        }
+
+                        var still = WriteMarkersLocked(txn, commit, pending);
+                        if (still.Count == 0)
+                        {
+                            FinishLocked(txn, commit);
+                            return;
+                        }
+
+                        txn.PendingMarkers = still;
+                    }
+                }
+                catch (Exception e) when (e is IOException or InvalidOperationException or ObjectDisposedException)
+                {
+                    BrokerLog.TxnAbortFailed(_logger, e);
+                }
+
+                delay = TimeSpan.FromMilliseconds(Math.Min(delay.TotalMilliseconds * 2, 1000));
+            }
+        });
     }
 
     /// <summary>Aborts every transaction open longer than its timeout; the epoch bump fences the producer (Kafka's abortTimedOutTransactions).</summary>
@@ -709,6 +807,7 @@ public sealed class TransactionCoordinator : IDisposable
 
     public void Dispose()
     {
+        Volatile.Write(ref _disposed, true);
         _timer.Dispose();
         _expirationTimer.Dispose();
     }
