@@ -143,7 +143,11 @@ public sealed class BrokerServer : IAsyncDisposable
             var quorum = _quorum = MetadataQuorumFactory.Create(
                 config.NodeId, config.ProcessRoles, config.ControllerQuorumVoters, metadataLogDir,
                 config.GetInt("controller.quorum.election.timeout.ms"), _loggerFactory, observerSource, _timeProvider);
-            await quorum.StartAsync(cancellationToken).ConfigureAwait(false);
+            if (quorum is not ObserverMetadataQuorum)
+            {
+                await quorum.StartAsync(cancellationToken).ConfigureAwait(false);
+            }
+
             var controller = _controller = new QuorumController(quorum, new QuorumControllerOptions
             {
                 DefaultNumPartitions = config.GetInt("num.partitions"),
@@ -158,6 +162,13 @@ public sealed class BrokerServer : IAsyncDisposable
                 LeaderImbalanceCheckInterval = TimeSpan.FromSeconds(config.GetLong("leader.imbalance.check.interval.seconds")),
                 UncleanLeaderElectionEnable = config.GetBoolean("unclean.leader.election.enable"),
             }, _timeProvider);
+            if (quorum is ObserverMetadataQuorum observer)
+            {
+                // The image starts from this node's own latest snapshot: fetch only what follows it.
+                observer.ResumeAfter(controller.Image.Offset);
+                await observer.StartAsync(cancellationToken).ConfigureAwait(false);
+            }
+
             controller.CatchUp();
             controller.StartPeriodicTasks();
             controller.StartLeaderBalancing();

@@ -28,7 +28,8 @@ public interface IMetadataLogSource
 /// no vote; it pulls committed entries from the controllers and offers them through the same
 /// seam the voters do, so the node's <see cref="Controller.QuorumController"/> replays them into
 /// its image exactly as a follower voter's would. It never leads: writes answer NOT_CONTROLLER.
-/// The log is kept in memory only; a restart refetches it (or a snapshot) from the controllers.
+/// The log is kept in memory only; a restart fetches from after the node's latest snapshot (or
+/// loads a newer snapshot from the controllers when the log no longer reaches back that far).
 /// </summary>
 public sealed partial class ObserverMetadataQuorum : IMetadataQuorum
 {
@@ -81,6 +82,12 @@ public sealed partial class ObserverMetadataQuorum : IMetadataQuorum
         _loop ??= Task.Run(() => RunAsync(_stop.Token), CancellationToken.None);
         return Task.CompletedTask;
     }
+
+    /// <summary>
+    /// Before <see cref="StartAsync"/>: fetch from after <paramref name="offset"/>, which the node's
+    /// own latest snapshot already covers, instead of from the start of the log.
+    /// </summary>
+    public void ResumeAfter(long offset) => _log.Skip(offset);
 
     public ValueTask<long> AppendAsync(ReadOnlyMemory<byte> entry, CancellationToken cancellationToken) =>
         throw new NotControllerException($"Node {NodeId} is a broker-only observer of the metadata log, not a controller.");
