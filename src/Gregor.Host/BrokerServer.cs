@@ -111,10 +111,30 @@ public sealed class BrokerServer : IAsyncDisposable
 
             _started = true;
             var voters = MetadataQuorumFactory.ParseVoters(SplitList(_properties.GetValueOrDefault("controller.quorum.voters")));
-            var clustered = _clustered = voters.Count > 1;
+            var brokerOnly = !SplitList(_properties.GetValueOrDefault("process.roles") ?? "broker,controller").Contains("controller", StringComparer.OrdinalIgnoreCase);
+            var clustered = _clustered = voters.Count > 1 || brokerOnly;
             var properties = clustered ? _properties : WithLoneNodeDefaults(_properties);
             var config = _config = new BrokerConfig(properties);
             var settings = BrokerConfigDescriber.ToSettings(config, properties);
+            var clients = _clients = new NodeClientPool($"gregor-broker-{config.NodeId}");
+            MetadataLogFetcher? observerSource = null;
+            if (brokerOnly)
+            {
+                // A broker-only node observes the metadata log (DESIGN.md decision 6). It needs the
+                // voters too: Gregor's cluster id is derived from them (no format step).
+                if (voters.Count == 0)
+                {
+                    throw new ConfigException("A broker-only node (process.roles=broker) needs controller.quorum.voters (the cluster id is derived from them).");
+                }
+
+                var bootstrap = config.GetList("controller.quorum.bootstrap.servers");
+                if (bootstrap.Count == 0)
+                {
+                    throw new ConfigException("A broker-only node (process.roles=broker) needs controller.quorum.bootstrap.servers: the controllers' inter-broker listeners (host:port).");
+                }
+
+                observerSource = new MetadataLogFetcher(clients, config.NodeId, MetadataLogFetcher.ParseServers(bootstrap));
+            }
 
             // The metadata log (KRaft's __cluster_metadata) and the controller come first: the
             // logs open with their topics' configs, which the metadata image holds.
@@ -122,8 +142,12 @@ public sealed class BrokerServer : IAsyncDisposable
             Directory.CreateDirectory(metadataLogDir);
             var quorum = _quorum = MetadataQuorumFactory.Create(
                 config.NodeId, config.ProcessRoles, config.ControllerQuorumVoters, metadataLogDir,
-                config.GetInt("controller.quorum.election.timeout.ms"), _loggerFactory);
-            await quorum.StartAsync(cancellationToken).ConfigureAwait(false);
+                config.GetInt("controller.quorum.election.timeout.ms"), _loggerFactory, observerSource, _timeProvider);
+            if (quorum is not ObserverMetadataQuorum)
+            {
+                await quorum.StartAsync(cancellationToken).ConfigureAwait(false);
+            }
+
             var controller = _controller = new QuorumController(quorum, new QuorumControllerOptions
             {
                 DefaultNumPartitions = config.GetInt("num.partitions"),
@@ -138,6 +162,13 @@ public sealed class BrokerServer : IAsyncDisposable
                 LeaderImbalanceCheckInterval = TimeSpan.FromSeconds(config.GetLong("leader.imbalance.check.interval.seconds")),
                 UncleanLeaderElectionEnable = config.GetBoolean("unclean.leader.election.enable"),
             }, _timeProvider);
+            if (quorum is ObserverMetadataQuorum observer)
+            {
+                // The image starts from this node's own latest snapshot: fetch only what follows it.
+                observer.ResumeAfter(controller.Image.Offset);
+                await observer.StartAsync(cancellationToken).ConfigureAwait(false);
+            }
+
             controller.CatchUp();
             controller.StartPeriodicTasks();
             controller.StartLeaderBalancing();
@@ -167,7 +198,6 @@ public sealed class BrokerServer : IAsyncDisposable
 
             var metadata = _metadata = new ImageMetadataView(controller, logManager.ClusterId);
             var replicaManager = _replicaManager = new ReplicaManager(config.NodeId, logManager, properties, _timeProvider, _loggerFactory.CreateLogger<ReplicaManager>());
-            var clients = _clients = new NodeClientPool($"gregor-broker-{config.NodeId}");
             var channel = _channel = new ControllerChannel(controller, clients, config.NodeId, config.InterBrokerListenerName, _timeProvider, _loggerFactory.CreateLogger<ControllerChannel>());
             if (clustered)
             {

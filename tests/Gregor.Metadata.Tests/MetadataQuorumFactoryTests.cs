@@ -31,6 +31,20 @@ public sealed class MetadataQuorumFactoryTests
         await using var raft = MetadataQuorumFactory.Create(2, both, ["1@localhost:19093", "2@localhost:19094", "3@localhost:19095"], dir.Path, 100);
         Assert.IsType<RaftMetadataQuorum>(raft);
         Assert.Throws<ArgumentException>(() => MetadataQuorumFactory.Create(4, both, ["1@localhost:19093", "2@localhost:19094"], dir.Path, 1000));
-        Assert.Throws<NotSupportedException>(() => MetadataQuorumFactory.Create(4, ["broker"], ["1@localhost:19093"], dir.Path, 1000));
+
+        // Broker-only nodes observe the log: they need a source and must not be voters.
+        Assert.Throws<ArgumentException>(() => MetadataQuorumFactory.Create(4, ["broker"], ["1@localhost:19093"], dir.Path, 1000));
+        Assert.Throws<ArgumentException>(() => MetadataQuorumFactory.Create(1, ["broker"], ["1@localhost:19093"], dir.Path, 1000, observerSource: new NoSource()));
+        await using var observer = MetadataQuorumFactory.Create(4, ["broker"], ["1@localhost:19093", "2@localhost:19094"], dir.Path, 1000, observerSource: new NoSource());
+        Assert.IsType<ObserverMetadataQuorum>(observer);
+        Assert.False(observer.IsLeader);
+        await Assert.ThrowsAsync<NotControllerException>(async () => await observer.AppendAsync(new byte[] { 1 }, CancellationToken.None));
+    }
+
+    private sealed class NoSource : IMetadataLogSource
+    {
+        public Task<MetadataLogFetch> FetchAsync(long fetchOffset, CancellationToken cancellationToken) => throw new InvalidOperationException("not started");
+
+        public Task<Image.MetadataImage> FetchSnapshotAsync(long endOffset, CancellationToken cancellationToken) => throw new InvalidOperationException("not started");
     }
 }

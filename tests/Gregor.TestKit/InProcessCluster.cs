@@ -9,7 +9,7 @@ namespace Gregor.TestKit;
 
 /// <summary>
 /// A Gregor cluster inside the test process: N <see cref="BrokerServer"/>s in combined mode
-/// (every node a broker and a Raft voter), each with its own data directory, Kafka listener on
+/// (every node a broker and a Raft voter) and optionally broker-only observers, each with its own data directory, Kafka listener on
 /// an ephemeral loopback port and Raft port reserved up front. Nodes can be stopped and started
 /// again on the same data and ports.
 /// </summary>
@@ -37,7 +37,12 @@ public sealed class InProcessCluster : IAsyncDisposable
     /// Starts <paramref name="brokers"/> nodes. Returns once every node is started; use
     /// <see cref="WaitForBrokersAsync"/> to wait until all are registered and unfenced.
     /// </summary>
-    public static async Task<InProcessCluster> StartAsync(int brokers = 3, IReadOnlyDictionary<string, string>? overrides = null)
+    /// <param name="brokerOnly">
+    /// Broker-only nodes (ids after the voters', <c>process.roles=broker</c>) that observe the
+    /// metadata log through <c>controller.quorum.bootstrap.servers</c>; started after the voters,
+    /// whose listeners they bootstrap from.
+    /// </param>
+    public static async Task<InProcessCluster> StartAsync(int brokers = 3, IReadOnlyDictionary<string, string>? overrides = null, int brokerOnly = 0)
     {
         var cluster = new InProcessCluster(new TempDirectory("gregor-cluster"));
         try
@@ -71,6 +76,22 @@ public sealed class InProcessCluster : IAsyncDisposable
             }
 
             await Task.WhenAll(cluster.NodeIds.Select(cluster.StartNodeAsync)).ConfigureAwait(false);
+            var controllers = cluster.BootstrapServers;
+            for (var id = brokers + 1; id <= brokers + brokerOnly; id++)
+            {
+                var properties = new Dictionary<string, string>(cluster._properties[1], StringComparer.Ordinal)
+                {
+                    ["node.id"] = id.ToString(CultureInfo.InvariantCulture),
+                    ["process.roles"] = "broker",
+                    ["controller.quorum.bootstrap.servers"] = controllers,
+                    ["listeners"] = "PLAINTEXT://127.0.0.1:0",
+                    ["log.dirs"] = Path.Combine(cluster._root.Path, $"node-{id}"),
+                };
+                cluster._properties[id] = properties;
+                cluster._servers[id] = null;
+                await cluster.StartNodeAsync(id).ConfigureAwait(false);
+            }
+
             return cluster;
         }
         catch

@@ -35,9 +35,13 @@ public sealed class ControllerChannel : IAlterPartitionChannel
         _interBrokerListenerName = interBrokerListenerName;
         _time = time;
         _logger = logger;
+        MetadataLog = new MetadataLogServer(controller, time);
     }
 
     public QuorumController Controller { get; }
+
+    /// <summary>Serves the committed metadata log to broker-only observers (Fetch/FetchSnapshot on __cluster_metadata).</summary>
+    public MetadataLogServer MetadataLog { get; }
 
     public int NodeId { get; }
 

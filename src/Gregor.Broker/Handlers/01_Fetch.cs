@@ -5,6 +5,10 @@
 // the records returned (from the partition's .txnindex).
 // Follower fetches (replica id >= 0; in ReplicaState from v15, KIP-903) read up to the log end and
 // report the follower's position to the leader's replica manager (ISR, high watermark).
+// A replica's Fetch for __cluster_metadata (topic id AAAAAAAAAAAAAAAAAAAAAQ) is a broker-only
+// observer pulling the committed metadata log: MetadataLogServer answers it; clients (replica id
+// -1) never see that topic.
+using Gregor.Broker.Cluster;
 using Gregor.Broker.Metadata;
 using Gregor.Broker.Replica;
 using Gregor.Protocol;
@@ -18,15 +22,23 @@ public sealed class FetchHandler : ApiHandler<FetchRequest>
     private const int FinalEpoch = -1;
 
     private readonly BrokerContext _broker;
+    private readonly ControllerChannel? _controller;
 
-    public FetchHandler(BrokerContext broker)
+    public FetchHandler(BrokerContext broker, ControllerChannel? controller = null)
     {
         _broker = broker;
+        _controller = controller;
     }
 
     protected override async ValueTask<IResponseMessage?> HandleAsync(RequestContext context, FetchRequest request, CancellationToken cancellationToken)
     {
         var version = context.ApiVersion;
+        if (_controller is not null && (version >= 15 ? request.ReplicaState.ReplicaId : request.ReplicaId) >= 0
+            && MetadataLogServer.IsMetadataFetch(request, version))
+        {
+            return await _controller.MetadataLog.FetchAsync(request, cancellationToken).ConfigureAwait(false);
+        }
+
         var response = new FetchResponse { SessionId = 0 };
         if (request.SessionEpoch != FinalEpoch && request.SessionEpoch != 0)
         {

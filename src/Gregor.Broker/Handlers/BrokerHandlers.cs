@@ -12,7 +12,7 @@ public static class BrokerHandlers
         registry = new HandlerRegistry(
         [
             new ProduceHandler(broker),
-            new FetchHandler(broker),
+            new FetchHandler(broker, controller),
             new ListOffsetsHandler(broker),
             new OffsetForLeaderEpochHandler(broker),
             new MetadataHandler(broker),
@@ -59,6 +59,7 @@ public static class BrokerHandlers
             new BrokerRegistrationHandler(broker, controller),
             new BrokerHeartbeatHandler(controller),
             new AllocateProducerIdsHandler(controller),
+            new FetchSnapshotHandler(controller),
         ]);
         return registry;
     }

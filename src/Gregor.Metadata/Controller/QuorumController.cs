@@ -44,6 +44,9 @@ public sealed partial class QuorumController : IAsyncDisposable
 
     public bool IsActive => _quorum.IsLeader;
 
+    /// <summary>The metadata log this controller replays (served to observers by the brokers).</summary>
+    public IMetadataQuorum Quorum => _quorum;
+
     /// <summary>The node id of the active controller, when the quorum has a leader.</summary>
     public int? ActiveControllerId => _quorum.Leader.LeaderId;
 
@@ -57,8 +60,16 @@ public sealed partial class QuorumController : IAsyncDisposable
         lock (_replayLock)
         {
             image = _image;
+            var installed = false;
+            if (_quorum.InstalledSnapshot is { } snapshot && snapshot.Offset > image.Offset)
+            {
+                // An observer that fell behind the log start: the snapshot replaces the image.
+                image = snapshot;
+                installed = true;
+            }
+
             var entries = _quorum.ReadCommitted(image.Offset + 1);
-            if (entries.Count == 0)
+            if (entries.Count == 0 && !installed)
             {
                 return image;
             }
@@ -72,7 +83,7 @@ public sealed partial class QuorumController : IAsyncDisposable
             }
 
             Volatile.Write(ref _image, image);
-            if (_options.SnapshotDirectory is { } snapshots && _bytesSinceSnapshot >= _options.MaxBytesBetweenSnapshots)
+            if (_options.SnapshotDirectory is { } snapshots && entries.Count > 0 && _bytesSinceSnapshot >= _options.MaxBytesBetweenSnapshots)
             {
                 // Snapshot first, then drop what it covers: a crash in between only keeps extra log.
                 MetadataSnapshot.Write(snapshots, image, entries[^1].Epoch);

@@ -8,6 +8,9 @@ internal sealed class CommittedLog
 
     public long HighWatermark { get; private set; }
 
+    /// <summary>The offset below which entries were deleted behind a snapshot (0 while nothing was).</summary>
+    public long StartOffset { get; private set; }
+
     public void Add(CommittedEntry entry)
     {
         lock (_lock)
@@ -41,6 +44,7 @@ internal sealed class CommittedLog
         lock (_lock)
         {
             _entries.RemoveAll(e => e.Offset < offset);
+            StartOffset = Math.Max(StartOffset, offset);
             return [.. _entries];
         }
     }

@@ -65,6 +65,18 @@ public interface IMetadataQuorum : IAsyncDisposable
     /// </summary>
     void DeleteBefore(long offset);
 
+    /// <summary>
+    /// The first offset <see cref="ReadCommitted"/> can still return (entries below it were deleted
+    /// behind a snapshot); an observer fetching below it must load a snapshot first.
+    /// </summary>
+    long LogStartOffset => 0;
+
+    /// <summary>
+    /// A snapshot this member installed instead of replaying the entries it covers (an observer
+    /// that fell behind the log start); null on voters, whose snapshots are the controller's own.
+    /// </summary>
+    Image.MetadataImage? InstalledSnapshot => null;
+
     /// <summary>Raised after the leader or epoch changes.</summary>
     event Action<LeaderAndEpoch>? LeaderChanged;
 

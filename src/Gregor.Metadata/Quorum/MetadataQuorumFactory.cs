@@ -10,7 +10,8 @@ namespace Gregor.Metadata.Quorum;
 /// Chooses the quorum implementation from KRaft's settings: <c>process.roles</c>, <c>node.id</c>,
 /// <c>controller.quorum.voters</c> (<c>id@host:port,...</c>) and
 /// <c>controller.quorum.election.timeout.ms</c>. No voters, or this node as the only voter, is the
-/// zero-config quorum of one; several voters make a Raft quorum.
+/// zero-config quorum of one; several voters make a Raft quorum; a node without the controller
+/// role observes the log through <see cref="IMetadataLogSource"/>.
 /// </summary>
 public static class MetadataQuorumFactory
 {
@@ -23,13 +24,25 @@ public static class MetadataQuorumFactory
         IReadOnlyCollection<string> voters,
         string metadataLogDir,
         int electionTimeoutMs,
-        ILoggerFactory? loggerFactory = null)
+        ILoggerFactory? loggerFactory = null,
+        IMetadataLogSource? observerSource = null,
+        TimeProvider? time = null)
     {
         var parsed = ParseVoters(voters);
         var directory = Path.Combine(metadataLogDir, MetadataLogDirectoryName);
         if (!processRoles.Contains("controller"))
         {
-            throw new NotSupportedException("Broker-only nodes (metadata log observers) are not implemented yet; use process.roles=broker,controller.");
+            // A broker-only node follows the log as a non-voting observer (KRaft's observers).
+            if (parsed.ContainsKey(nodeId))
+            {
+                throw new ArgumentException($"node.id {nodeId} is in controller.quorum.voters but process.roles has no controller role.");
+            }
+
+            return new ObserverMetadataQuorum(
+                nodeId,
+                observerSource ?? throw new ArgumentException("A broker-only node needs a source of the metadata log (controller.quorum.bootstrap.servers).", nameof(observerSource)),
+                time,
+                loggerFactory);
         }
 
         if (parsed.Count == 0 || (parsed.Count == 1 && parsed.ContainsKey(nodeId)))

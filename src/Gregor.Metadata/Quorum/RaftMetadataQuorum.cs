@@ -103,6 +103,8 @@ public sealed class RaftMetadataQuorum : IMetadataQuorum
 
     public long HighWatermark => _log.HighWatermark;
 
+    public long LogStartOffset => _log.StartOffset;
+
     public event Action<LeaderAndEpoch>? LeaderChanged;
 
     public event Action<long>? Committed;
