@@ -65,6 +65,9 @@ public sealed class BrokerContext
 
     /// <summary>The transaction coordinator (FindCoordinator key type 1 names this broker).</summary>
     public required TransactionCoordinator Transactions { get; init; }
+
+    /// <summary>In a cluster: asks another broker's transaction coordinator to verify a transactional produce (KIP-890).</summary>
+    public RemoteTransactionVerifier? TransactionVerifier { get; init; }
 }
 
 /// <summary>One broker config as DescribeConfigs reports it (source and type use Kafka's wire numbers).</summary>

@@ -250,6 +250,9 @@ public sealed class BrokerServer : IAsyncDisposable
             {
                 ProducerIds = producerIds,
                 Transactions = transactions,
+                TransactionVerifier = clustered
+                    ? new RemoteTransactionVerifier(metadata, clients, config.InterBrokerListenerName, config.GetInt("transaction.state.log.num.partitions"), TimeSpan.FromSeconds(5))
+                    : null,
             };
 
             // Group coordinator (issue 3): load an existing __consumer_offsets before clients arrive.

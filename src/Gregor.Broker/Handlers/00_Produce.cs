@@ -9,6 +9,7 @@
 using System.Runtime.InteropServices;
 using Gregor.Broker.Dispatch;
 using Gregor.Broker.Metadata;
+using Gregor.Broker.Transactions;
 using Gregor.Broker.Replica;
 using Gregor.Protocol;
 using Gregor.Protocol.Messages;
@@ -30,6 +31,66 @@ public sealed class ProduceHandler : ApiHandler<ProduceRequest>
     }
 
     protected override ValueTask<IResponseMessage?> HandleAsync(RequestContext context, ProduceRequest request, CancellationToken cancellationToken)
+    {
+        if (request.TransactionalId is { } transactionalId && _broker.TransactionVerifier is { } verifier
+            && !_broker.Transactions.Coordinates(transactionalId)
+            && FirstTransactionalBatches(request) is { Count: > 0 } first)
+        {
+            return new ValueTask<IResponseMessage?>(VerifyThenProduceAsync(context, request, transactionalId, verifier, first, cancellationToken));
+        }
+
+        return Produce(context, request, null, cancellationToken);
+    }
+
+    /// <summary>
+    /// Transactional batches that would start the producer's transaction in their partition (the
+    /// leader's log has no ongoing transaction of that producer): what KIP-890 verifies with the
+    /// coordinator before appending. Later batches of the same transaction need no check.
+    /// </summary>
+    private List<(string Topic, int Partition, long ProducerId, short ProducerEpoch)> FirstTransactionalBatches(ProduceRequest request)
+    {
+        var first = new List<(string Topic, int Partition, long ProducerId, short ProducerEpoch)>();
+        foreach (var topicData in request.TopicData)
+        {
+            foreach (var partitionData in topicData.PartitionData)
+            {
+                if (partitionData.Records is not { } records || records.Length < RecordBatch.HeaderSize || !RecordBatch.IsTransactional(records.Span)
+                    || _broker.ReplicaManager.GetPartition(topicData.Name, partitionData.Index) is not { IsLeader: true } partition)
+                {
+                    continue;
+                }
+
+                var producerId = RecordBatch.ProducerId(records.Span);
+                if (!partition.Log.ActiveProducers.Any(p => p.ProducerId == producerId && p.CurrentTxnStartOffset >= 0))
+                {
+                    first.Add((topicData.Name, partitionData.Index, producerId, RecordBatch.ProducerEpoch(records.Span)));
+                }
+            }
+        }
+
+        return first;
+    }
+
+    private async Task<IResponseMessage?> VerifyThenProduceAsync(RequestContext context, ProduceRequest request, string transactionalId,
+        RemoteTransactionVerifier verifier, List<(string Topic, int Partition, long ProducerId, short ProducerEpoch)> first, CancellationToken cancellationToken)
+    {
+        var verdicts = new Dictionary<(string Topic, int Partition), ErrorCode>();
+        foreach (var byProducer in first.GroupBy(b => (b.ProducerId, b.ProducerEpoch)))
+        {
+            var answer = await verifier.VerifyAsync(transactionalId, byProducer.Key.ProducerId, byProducer.Key.ProducerEpoch,
+                [.. byProducer.Select(b => (b.Topic, b.Partition))], cancellationToken).ConfigureAwait(false);
+            foreach (var (partition, error) in answer)
+            {
+                // TRANSACTION_ABORTABLE is Produce v11's answer; older versions get INVALID_TXN_STATE, as Kafka converts it.
+                verdicts[partition] = error == ErrorCode.TransactionAbortable && context.ApiVersion < 11 ? ErrorCode.InvalidTxnState : error;
+            }
+        }
+
+        return await Produce(context, request, verdicts, cancellationToken).ConfigureAwait(false);
+    }
+
+    private ValueTask<IResponseMessage?> Produce(RequestContext context, ProduceRequest request,
+        Dictionary<(string Topic, int Partition), ErrorCode>? remoteVerdicts, CancellationToken cancellationToken)
     {
         var version = context.ApiVersion;
         var acks = request.Acks;
@@ -73,10 +134,12 @@ public sealed class ProduceHandler : ApiHandler<ProduceRequest>
                     result = ProducePartitionResult.Error(ErrorCode.InvalidRecord);
                 }
                 else if (request.TransactionalId is { } transactionalId
-                    && _broker.Transactions.VerifyTransactionalProduce(transactionalId, records.Span, topicData.Name, partitionData.Index, version) is var txnError
+                    && (remoteVerdicts is not null && remoteVerdicts.TryGetValue((topicData.Name, partitionData.Index), out var remoteError)
+                        ? remoteError
+                        : _broker.Transactions.VerifyTransactionalProduce(transactionalId, records.Span, topicData.Name, partitionData.Index, version)) is var txnError
                     && txnError != ErrorCode.None)
                 {
-                    result = ProducePartitionResult.Error(txnError, $"The partition is not part of transaction {transactionalId}.");
+                    result = ProducePartitionResult.Error(txnError, $"The partition is not part of transaction {transactionalId} (or its coordinator could not tell).");
                 }
                 else
                 {

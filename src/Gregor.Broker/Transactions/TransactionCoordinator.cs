@@ -137,6 +137,14 @@ public sealed class TransactionCoordinator : IDisposable
     /// In a cluster, whether this node coordinates <paramref name="transactionalId"/> now: it leads
     /// the id's <c>__transaction_state</c> partition and has loaded it. A lone node coordinates all.
     /// </summary>
+    public bool Coordinates(string transactionalId)
+    {
+        lock (_lock)
+        {
+            return OwnsLocked(transactionalId);
+        }
+    }
+
     private bool OwnsLocked(string transactionalId)
     {
         if (!IsClustered || _stateLog?.PartitionOf(transactionalId) is not { } partition)
