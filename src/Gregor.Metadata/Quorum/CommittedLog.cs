@@ -49,6 +49,27 @@ internal sealed class CommittedLog
         }
     }
 
+    /// <summary>A consistent copy for a Raft snapshot: where the log starts, its high watermark and every entry kept.</summary>
+    public (long StartOffset, long HighWatermark, List<CommittedEntry> Entries) Snapshot()
+    {
+        lock (_lock)
+        {
+            return (StartOffset, HighWatermark, [.. _entries]);
+        }
+    }
+
+    /// <summary>Replaces the content with a Raft snapshot's (at start-up, before the WAL replays what follows it).</summary>
+    public void Restore(long startOffset, long highWatermark, List<CommittedEntry> entries)
+    {
+        lock (_lock)
+        {
+            _entries.Clear();
+            _entries.AddRange(entries);
+            StartOffset = startOffset;
+            HighWatermark = highWatermark;
+        }
+    }
+
     public IReadOnlyList<CommittedEntry> Read(long fromOffset, int maxEntries)
     {
         lock (_lock)

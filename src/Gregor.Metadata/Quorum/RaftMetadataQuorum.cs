@@ -45,6 +45,7 @@ public sealed class RaftMetadataQuorum : IMetadataQuorum
     private readonly RaftCluster _cluster;
     private readonly MetadataStateMachine _stateMachine;
     private readonly WriteAheadLog _wal;
+    private int _snapshotWanted;
     private int _disposed;
     private int _leaderId = -1;
 
@@ -79,6 +80,10 @@ public sealed class RaftMetadataQuorum : IMetadataQuorum
 
         var stateDirectory = Directory.CreateDirectory(Path.Combine(options.LogDirectory, "state"));
         _stateMachine = new MetadataStateMachine(stateDirectory, _log, this);
+        // DotNext requires the state machine's snapshot restored before the WAL is built on it: the
+        // WAL replays only the entries after the snapshot, and drops those it covers. Start-up is
+        // the only caller, so waiting here is harmless.
+        _stateMachine.RestoreAsync(CancellationToken.None).AsTask().GetAwaiter().GetResult();
         _wal = new WriteAheadLog(new WriteAheadLog.Options { Location = Path.Combine(options.LogDirectory, "wal") }, _stateMachine);
         _cluster = new RaftCluster(configuration) { AuditTrail = _wal };
         _cluster.LeaderChanged += OnLeaderChanged;
@@ -153,8 +158,16 @@ public sealed class RaftMetadataQuorum : IMetadataQuorum
         }
     }
 
-    /// <summary>Trims the in-memory copy; compacting DotNext's own write-ahead log is not done yet.</summary>
-    public void DeleteBefore(long offset) => _log.DeleteBefore(offset);
+    /// <summary>
+    /// Trims the in-memory copy and asks for a Raft snapshot at the next applied entry: the
+    /// snapshot holds the entries kept here (those the metadata snapshot does not cover), and
+    /// DotNext's WAL then drops every entry the snapshot covers, so the log on disk stays bounded.
+    /// </summary>
+    public void DeleteBefore(long offset)
+    {
+        _log.DeleteBefore(offset);
+        Volatile.Write(ref _snapshotWanted, 1);
+    }
 
     public IReadOnlyList<CommittedEntry> ReadCommitted(long fromOffset, int maxEntries = int.MaxValue) =>
         _log.Read(fromOffset, maxEntries);
@@ -212,12 +225,76 @@ public sealed class RaftMetadataQuorum : IMetadataQuorum
             }
 
             owner.OnApplied(log.HighWatermark);
-            return ValueTask.FromResult(false);
+            return ValueTask.FromResult(Interlocked.Exchange(ref owner._snapshotWanted, 0) == 1);
         }
 
-        protected override ValueTask PersistAsync(IAsyncBinaryWriter writer, CancellationToken token) => ValueTask.CompletedTask;
+        /// <summary>The committed log as kept in memory: start offset, high watermark, then each entry (offset, epoch, bytes).</summary>
+        protected override async ValueTask PersistAsync(IAsyncBinaryWriter writer, CancellationToken token)
+        {
+            var (start, highWatermark, entries) = log.Snapshot();
+            var size = 8 + 8 + 4 + entries.Sum(e => 8 + 8 + 4 + e.Payload.Length);
+            var bytes = new byte[size];
+            var position = 0;
+            void Long(long value)
+            {
+                System.Buffers.Binary.BinaryPrimitives.WriteInt64BigEndian(bytes.AsSpan(position), value);
+                position += 8;
+            }
 
-        protected override ValueTask RestoreAsync(FileInfo snapshotFile, CancellationToken token) => ValueTask.CompletedTask;
+            void Int(int value)
+            {
+                System.Buffers.Binary.BinaryPrimitives.WriteInt32BigEndian(bytes.AsSpan(position), value);
+                position += 4;
+            }
+
+            Long(start);
+            Long(highWatermark);
+            Int(entries.Count);
+            foreach (var entry in entries)
+            {
+                Long(entry.Offset);
+                Long(entry.Epoch);
+                Int(entry.Payload.Length);
+                entry.Payload.Span.CopyTo(bytes.AsSpan(position));
+                position += entry.Payload.Length;
+            }
+
+            await writer.WriteAsync(bytes, null, token).ConfigureAwait(false);
+        }
+
+        protected override async ValueTask RestoreAsync(FileInfo snapshotFile, CancellationToken token)
+        {
+            var bytes = await File.ReadAllBytesAsync(snapshotFile.FullName, token).ConfigureAwait(false);
+            var position = 0;
+            long Long()
+            {
+                var value = System.Buffers.Binary.BinaryPrimitives.ReadInt64BigEndian(bytes.AsSpan(position));
+                position += 8;
+                return value;
+            }
+
+            int Int()
+            {
+                var value = System.Buffers.Binary.BinaryPrimitives.ReadInt32BigEndian(bytes.AsSpan(position));
+                position += 4;
+                return value;
+            }
+
+            var start = Long();
+            var highWatermark = Long();
+            var count = Int();
+            var entries = new List<CommittedEntry>(count);
+            for (var i = 0; i < count; i++)
+            {
+                var offset = Long();
+                var epoch = Long();
+                var length = Int();
+                entries.Add(new CommittedEntry(offset, epoch, bytes.AsMemory(position, length).ToArray()));
+                position += length;
+            }
+
+            log.Restore(start, highWatermark, entries);
+        }
     }
 
     /// <summary>Raft membership kept in memory; endpoints encoded as a 16-byte IPv6(-mapped) address and a port.</summary>
