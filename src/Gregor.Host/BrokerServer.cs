@@ -283,6 +283,26 @@ public sealed class BrokerServer : IAsyncDisposable
                 .Select(l => new Gregor.Broker.Metadata.BrokerEndpoint(l.Name, l.Host, l.Port))
                 .ToArray();
 
+            if (clustered && config.IsController)
+            {
+                // The active controller publishes its Kafka-protocol endpoints (KRaft's
+                // RegisterControllerRecord): how brokers reach a controller that is not a broker.
+                var registration = new ControllerRegistration(config.NodeId, Gregor.Protocol.Uuid.NewRandom(),
+                    [.. ControllerChannel.ToRegistrationEndpoints(endpointsForClients)]);
+                quorum.LeaderChanged += _ => RegisterControllerWhenActive(controller, quorum, registration);
+                RegisterControllerWhenActive(controller, quorum, registration);
+            }
+
+            if (!config.IsBroker)
+            {
+                // A controller-only node registers no broker: it hosts no partitions and clients
+                // never see it in Metadata.
+                HostLog.Started(_logger, config.NodeId, logManager.ClusterId,
+                    string.Join(", ", _advertisedListeners.Select(l => l.ConnectionString)),
+                    string.Join(", ", config.LogDirs.Select(Path.GetFullPath)));
+                return;
+            }
+
             // Registered once the listeners are bound (the registration carries their real ports);
             // the lone node waits for its own unfencing, a cluster member gets there in the background.
             var lifecycle = _brokerLifecycle = new BrokerLifecycleManager(
@@ -337,6 +357,30 @@ public sealed class BrokerServer : IAsyncDisposable
     {
         _skipControlledShutdown = true;
         return StopAsync(cancellationToken);
+    }
+
+    private void RegisterControllerWhenActive(QuorumController controller, IMetadataQuorum quorum, ControllerRegistration registration)
+    {
+        if (!quorum.IsLeader)
+        {
+            return;
+        }
+
+        _ = Task.Run(async () =>
+        {
+            for (var attempt = 0; attempt < 20 && quorum.IsLeader && !_stopped; attempt++)
+            {
+                try
+                {
+                    await controller.RegisterControllerAsync(registration, CancellationToken.None).ConfigureAwait(false);
+                    return;
+                }
+                catch (Exception e) when (e is NotControllerException or InvalidOperationException or ObjectDisposedException)
+                {
+                    await Task.Delay(TimeSpan.FromMilliseconds(200), _timeProvider).ConfigureAwait(false);
+                }
+            }
+        });
     }
 
     private async Task StopCoreAsync(CancellationToken cancellationToken)

@@ -42,7 +42,8 @@ public sealed class InProcessCluster : IAsyncDisposable
     /// metadata log through <c>controller.quorum.bootstrap.servers</c>; started after the voters,
     /// whose listeners they bootstrap from.
     /// </param>
-    public static async Task<InProcessCluster> StartAsync(int brokers = 3, IReadOnlyDictionary<string, string>? overrides = null, int brokerOnly = 0)
+    /// <param name="controllerOnly">Whether the voters are controller-only nodes (<c>process.roles=controller</c>) rather than combined ones.</param>
+    public static async Task<InProcessCluster> StartAsync(int brokers = 3, IReadOnlyDictionary<string, string>? overrides = null, int brokerOnly = 0, bool controllerOnly = false)
     {
         var cluster = new InProcessCluster(new TempDirectory("gregor-cluster"));
         try
@@ -54,7 +55,7 @@ public sealed class InProcessCluster : IAsyncDisposable
                 var properties = new Dictionary<string, string>(StringComparer.Ordinal)
                 {
                     ["node.id"] = id.ToString(CultureInfo.InvariantCulture),
-                    ["process.roles"] = "broker,controller",
+                    ["process.roles"] = controllerOnly ? "controller" : "broker,controller",
                     ["controller.quorum.voters"] = voters,
                     ["listeners"] = "PLAINTEXT://127.0.0.1:0",
                     ["log.dirs"] = Path.Combine(cluster._root.Path, $"node-{id}"),
@@ -184,7 +185,7 @@ public sealed class InProcessCluster : IAsyncDisposable
         var deadline = DateTime.UtcNow + limit;
         while (true)
         {
-            var running = RunningServers;
+            var running = RunningServers.Where(s => s.Config.IsBroker).ToList();
             var ids = running.Select(s => s.NodeId).Order().ToList();
             if (running.All(s => !s.BrokerLifecycle.IsFenced
                     && s.Metadata.AliveBrokers.Select(b => b.NodeId).Order().SequenceEqual(ids)))

@@ -57,13 +57,21 @@ public sealed class ControllerChannel : IAlterPartitionChannel
         host = string.Empty;
         port = -1;
         nodeId = Controller.ActiveControllerId ?? -1;
-        if (nodeId < 0 || !Controller.Image.Brokers.TryGetValue(nodeId, out var registration) || registration.Endpoints.Length == 0)
+        var image = Controller.Image;
+
+        // A controller-only node is reached through its registered controller endpoints; a
+        // combined node through its broker registration as well.
+        var endpoints = nodeId < 0 ? default
+            : image.Controllers.TryGetValue(nodeId, out var controller) && controller.Endpoints.Length > 0 ? controller.Endpoints
+            : image.Brokers.TryGetValue(nodeId, out var registration) ? registration.Endpoints
+            : default;
+        if (endpoints.IsDefaultOrEmpty)
         {
             return false;
         }
 
-        var endpoint = registration.Endpoints.FirstOrDefault(e => string.Equals(e.Name, _interBrokerListenerName, StringComparison.OrdinalIgnoreCase))
-            ?? registration.Endpoints[0];
+        var endpoint = endpoints.FirstOrDefault(e => string.Equals(e.Name, _interBrokerListenerName, StringComparison.OrdinalIgnoreCase))
+            ?? endpoints[0];
         host = endpoint.Host;
         port = endpoint.Port;
         return true;

@@ -30,7 +30,19 @@ public sealed class ImageMetadataView : IMetadataView, ITopicMetadataWriter
 
     public string ClusterId { get; }
 
-    public int ControllerId => _controller.ActiveControllerId ?? -1;
+    /// <summary>
+    /// The active controller when it is an alive broker (a combined node); otherwise, as KRaft
+    /// brokers do (KIP-590), an alive broker that forwards controller requests to it.
+    /// </summary>
+    public int ControllerId
+    {
+        get
+        {
+            var active = _controller.ActiveControllerId ?? -1;
+            var brokers = AliveBrokers;
+            return active < 0 || brokers.Count == 0 || brokers.Any(b => b.NodeId == active) ? active : brokers.Min(b => b.NodeId);
+        }
+    }
 
     public IReadOnlyList<BrokerNode> AliveBrokers => Volatile.Read(ref _current).Brokers;
 

@@ -239,6 +239,28 @@ public sealed partial class QuorumController : IAsyncDisposable
             cancellationToken).ConfigureAwait(false);
     }
 
+    /// <summary>
+    /// Records a controller's Kafka-protocol endpoints (KRaft's RegisterControllerRecord), so brokers
+    /// can reach the active controller even when it is not a broker itself. Written only when the
+    /// registration changed (a new process, new endpoints).
+    /// </summary>
+    public async Task<ErrorCode> RegisterControllerAsync(ControllerRegistration registration, CancellationToken cancellationToken)
+    {
+        return await WriteAsync(
+            image =>
+            {
+                if (image.Controllers.TryGetValue(registration.Id, out var existing) && existing.IncarnationId == registration.IncarnationId
+                    && existing.Endpoints.SequenceEqual(registration.Endpoints))
+                {
+                    return ([], ErrorCode.None);
+                }
+
+                return ([MetadataRecord.Of(MetadataImage.ControllerRecord(registration))], ErrorCode.None);
+            },
+            error => error,
+            cancellationToken).ConfigureAwait(false);
+    }
+
     /// <summary>Hands out the next block of producer ids (AllocateProducerIds, KIP-730).</summary>
     public async Task<ProducerIdBlock> AllocateProducerIdsAsync(int brokerId, long brokerEpoch, CancellationToken cancellationToken)
     {

@@ -17,6 +17,7 @@ public sealed class MetadataDelta
     private readonly ImmutableSortedDictionary<int, BrokerRegistration>.Builder _brokers;
     private readonly ImmutableDictionary<ConfigResource, ImmutableSortedDictionary<string, string>>.Builder _configs;
     private readonly ImmutableSortedDictionary<string, short>.Builder _features;
+    private readonly ImmutableSortedDictionary<int, ControllerRegistration>.Builder _controllers;
     private long _nextProducerId;
 
     public MetadataDelta(MetadataImage image)
@@ -27,6 +28,7 @@ public sealed class MetadataDelta
         _brokers = image.Brokers.ToBuilder();
         _configs = image.Configs.ToBuilder();
         _features = image.Features.ToBuilder();
+        _controllers = image.Controllers.ToBuilder();
         _nextProducerId = image.NextProducerId;
     }
 
@@ -139,6 +141,12 @@ public sealed class MetadataDelta
                 break;
             case NoOpRecord:
                 break;
+            case RegisterControllerRecord r:
+                _controllers[r.ControllerId] = new ControllerRegistration(
+                    r.ControllerId,
+                    r.IncarnationId,
+                    [.. r.EndPoints.Select(e => new BrokerEndpoint(e.Name, e.Host, e.Port, e.SecurityProtocol))]);
+                break;
             default:
                 throw new ArgumentException($"{record.GetType().Name} is not a metadata record.", nameof(record));
         }
@@ -152,7 +160,8 @@ public sealed class MetadataDelta
         _brokers.ToImmutable(),
         _configs.ToImmutable(),
         _features.ToImmutable(),
-        _nextProducerId);
+        _nextProducerId,
+        _controllers.ToImmutable());
 
     private BrokerRegistration Broker(int id, long epoch)
     {

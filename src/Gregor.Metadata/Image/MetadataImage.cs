@@ -18,6 +18,9 @@ public sealed record BrokerRegistration(
     bool Fenced,
     bool InControlledShutdown);
 
+/// <summary>A controller and the Kafka-protocol endpoints brokers reach it on (KRaft's RegisterControllerRecord).</summary>
+public sealed record ControllerRegistration(int Id, Uuid IncarnationId, ImmutableArray<BrokerEndpoint> Endpoints);
+
 /// <summary>One partition's replicas, ISR, leader and epochs.</summary>
 public sealed record PartitionRegistration(
     ImmutableArray<int> Replicas,
@@ -78,8 +81,10 @@ public sealed class MetadataImage
         ImmutableSortedDictionary<int, BrokerRegistration> brokers,
         ImmutableDictionary<ConfigResource, ImmutableSortedDictionary<string, string>> configs,
         ImmutableSortedDictionary<string, short> features,
-        long nextProducerId)
+        long nextProducerId,
+        ImmutableSortedDictionary<int, ControllerRegistration>? controllers = null)
     {
+        Controllers = controllers ?? ImmutableSortedDictionary<int, ControllerRegistration>.Empty;
         Offset = offset;
         TopicsByName = topicsByName;
         TopicNamesById = topicNamesById;
@@ -97,6 +102,9 @@ public sealed class MetadataImage
     public ImmutableDictionary<Uuid, string> TopicNamesById { get; }
 
     public ImmutableSortedDictionary<int, BrokerRegistration> Brokers { get; }
+
+    /// <summary>Controllers that registered their Kafka-protocol endpoints (needed to reach a controller-only node).</summary>
+    public ImmutableSortedDictionary<int, ControllerRegistration> Controllers { get; }
 
     public ImmutableDictionary<ConfigResource, ImmutableSortedDictionary<string, string>> Configs { get; }
 
@@ -149,6 +157,11 @@ public sealed class MetadataImage
             }));
         }
 
+        foreach (var controller in Controllers.Values)
+        {
+            records.Add(MetadataRecord.Of(ControllerRecord(controller)));
+        }
+
         foreach (var topic in TopicsByName.Values)
         {
             records.Add(MetadataRecord.Of(new TopicRecord { Name = topic.Name, TopicId = topic.Id }));
@@ -185,4 +198,15 @@ public sealed class MetadataImage
 
         return records;
     }
+
+    /// <summary>The record that registers <paramref name="controller"/>.</summary>
+    public static RegisterControllerRecord ControllerRecord(ControllerRegistration controller) => new()
+    {
+        ControllerId = controller.Id,
+        IncarnationId = controller.IncarnationId,
+        EndPoints = [.. controller.Endpoints.Select(e => new RegisterControllerRecord.ControllerEndpoint
+        {
+            Name = e.Name, Host = e.Host, Port = (ushort)e.Port, SecurityProtocol = e.SecurityProtocol,
+        })],
+    };
 }

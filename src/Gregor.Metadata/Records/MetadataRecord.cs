@@ -36,6 +36,7 @@ public static class MetadataRecordSerde
         FeatureLevelRecord => FeatureLevelRecord.RecordType,
         ProducerIdsRecord => ProducerIdsRecord.RecordType,
         NoOpRecord => NoOpRecord.RecordType,
+        RegisterControllerRecord => RegisterControllerRecord.RecordType,
         _ => throw new ArgumentException($"{message.GetType().Name} is not a metadata record.", nameof(message)),
     };
 
@@ -52,6 +53,7 @@ public static class MetadataRecordSerde
         FeatureLevelRecord.RecordType => new FeatureLevelRecord(),
         ProducerIdsRecord.RecordType => new ProducerIdsRecord(),
         NoOpRecord.RecordType => new NoOpRecord(),
+        RegisterControllerRecord.RecordType => new RegisterControllerRecord(),
         _ => throw new ProtocolException($"Unknown metadata record type {recordType}."),
     };
 
