@@ -121,11 +121,13 @@ public sealed class ClusterTests
         foreach (var each in cluster.RunningServers)
         {
             await using var direct = await NodeConnection.ConnectAsync("127.0.0.1", each.BoundEndpoints[0].Port, "test", TimeSpan.FromSeconds(5), CancellationToken.None);
-            var group = await FindCoordinatorAsync(direct, "some-group");
+            var group = await RetryAsync(() => FindCoordinatorAsync(direct, "some-group"));
             Assert.Equal(0, group.ErrorCode);
             groupCoordinators.Add(group.NodeId);
-            var transaction = await direct.SendAsync<FindCoordinatorResponse>(
-                new FindCoordinatorRequest { Key = "some-transaction", KeyType = 1 }, 3, TimeSpan.FromSeconds(10), CancellationToken.None);
+
+            // The first transactional lookup creates __transaction_state: retriable errors until its leaders exist.
+            var transaction = await RetryAsync(() => direct.SendAsync<FindCoordinatorResponse>(
+                new FindCoordinatorRequest { Key = "some-transaction", KeyType = 1 }, 3, TimeSpan.FromSeconds(10), CancellationToken.None));
             Assert.Equal(0, transaction.ErrorCode);
             transactionCoordinators.Add(transaction.NodeId);
         }
@@ -135,6 +137,22 @@ public sealed class ClusterTests
         var expected = transactionState.Partitions[Gregor.Broker.Transactions.ReplicaTransactionStateLog.PartitionFor("some-transaction", transactionState.Partitions.Count)].LeaderId;
         Assert.Equal([expected], transactionCoordinators);
         Assert.Single(groupCoordinators);
+    }
+
+    /// <summary>Repeats a FindCoordinator while it answers a retriable error (as clients do), for up to 15 s.</summary>
+    private static async Task<FindCoordinatorResponse> RetryAsync(Func<Task<FindCoordinatorResponse>> find)
+    {
+        var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(15);
+        while (true)
+        {
+            var response = await find();
+            if (response.ErrorCode == 0 || DateTime.UtcNow > deadline)
+            {
+                return response;
+            }
+
+            await Task.Delay(200);
+        }
     }
 
     [Fact]
