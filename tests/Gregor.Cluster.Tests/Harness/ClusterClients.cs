@@ -130,6 +130,28 @@ public static class ClusterClients
     }
 
     /// <summary>
+    /// librdkafka's QueryWatermarkOffsets does not retry: just after a leader change its cached
+    /// metadata may still name the old leader (NOT_LEADER_OR_FOLLOWER); ask again, as a client would.
+    /// </summary>
+    private static long QueryHighWatermark(IConsumer<Ignore, string> consumer, TopicPartition tp)
+    {
+        var stopwatch = Stopwatch.StartNew();
+        while (true)
+        {
+            try
+            {
+                return consumer.QueryWatermarkOffsets(tp, TimeSpan.FromSeconds(10)).High.Value;
+            }
+            catch (KafkaException e) when (e.Error.Code is ErrorCode.NotLeaderForPartition or ErrorCode.LeaderNotAvailable
+                or ErrorCode.UnknownTopicOrPart or ErrorCode.Local_TimedOut or ErrorCode.FencedLeaderEpoch or ErrorCode.UnknownLeaderEpoch
+                && stopwatch.Elapsed < TimeSpan.FromSeconds(30))
+            {
+                Thread.Sleep(500);
+            }
+        }
+    }
+
+    /// <summary>
     /// Reads one partition from offset 0 to its high watermark (as the leader reports it now),
     /// returning offset → value.
     /// </summary>
@@ -137,7 +159,7 @@ public static class ClusterClients
     {
         using var consumer = Consumer(bootstrapServers);
         var tp = new TopicPartition(topic, partition);
-        var high = consumer.QueryWatermarkOffsets(tp, TimeSpan.FromSeconds(10)).High.Value;
+        var high = QueryHighWatermark(consumer, tp);
         var records = new SortedDictionary<long, string>();
         if (high <= 0)
         {
