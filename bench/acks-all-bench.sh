@@ -15,7 +15,7 @@ WARMUP="${WARMUP:-5}"
 PARTITIONS="${PARTITIONS:-6}"
 RECORD_SIZE="${RECORD_SIZE:-1000}"
 export BASE_PORT="${BASE_PORT:-9500}"
-DIR=$(mktemp -d /tmp/gregor-acks-all-bench.XXXXXX)
+DIR=$(mktemp -d "${TMPDIR:-/tmp}/gregor-acks-all-bench.XXXXXX")
 cleanup() {
   scripts/local-cluster.sh stop "$DIR" >/dev/null 2>&1 || true
   rm -rf "$DIR"
