@@ -27,54 +27,37 @@ internal sealed class ReplicaCoordinatorLog : ICoordinatorLog
         _time = time;
     }
 
-    public async ValueTask AppendAsync(int partition, IReadOnlyList<CoordinatorRecord> records, CancellationToken cancellationToken = default)
+    public ValueTask AppendAsync(int partition, IReadOnlyList<CoordinatorRecord> records, CancellationToken cancellationToken = default) =>
+        AppendAndReplicateAsync(partition, new RecordBatchBuilder(), records, cancellationToken);
+
+    // As Kafka's coordinator runtime: the producer's id and epoch, the transactional flag and no
+    // sequence; the log's producer state then holds the last stable offset until the marker.
+    public ValueTask AppendTransactionalAsync(int partition, long producerId, short producerEpoch, IReadOnlyList<CoordinatorRecord> records, CancellationToken cancellationToken = default) =>
+        AppendAndReplicateAsync(partition, new RecordBatchBuilder { ProducerId = producerId, ProducerEpoch = producerEpoch, IsTransactional = true }, records, cancellationToken);
+
+    /// <summary>
+    /// Appends as the coordinator (Kafka's AppendOrigin.COORDINATOR) and, as Kafka writes coordinator
+    /// records with acks=all, returns once the ISR has the batch (the high watermark passed it); a
+    /// lone node's high watermark moves with the append, so that wait ends at once there.
+    /// </summary>
+    private async ValueTask AppendAndReplicateAsync(int partition, RecordBatchBuilder builder, IReadOnlyList<CoordinatorRecord> records, CancellationToken cancellationToken)
     {
-        var builder = new RecordBatchBuilder();
         var now = _time.GetUtcNow().ToUnixTimeMilliseconds();
         foreach (var record in records)
         {
             builder.Append(now, record.Key, record.Value);
         }
 
-        // Kafka writes coordinator records with acks=all: a commit is acknowledged once it is safe.
-        var result = _replicaManager.AppendRecords(TopicNames.GroupMetadataTopicName, partition, builder.Build(), -1);
-        if (result.ErrorCode != ErrorCode.None)
-        {
-            throw new InvalidOperationException($"Appending to {TopicNames.GroupMetadataTopicName}-{partition} failed: {result.ErrorCode} {result.ErrorMessage}");
-        }
-
-        // In a cluster the write counts once the ISR has it (the high watermark passed it); a lone
-        // node's high watermark moves with the append, so this returns at once there.
-        var acks = await _replicaManager.WaitForAcksAsync(TopicNames.GroupMetadataTopicName, partition, result.LastOffset + 1, CommitTimeout, cancellationToken).ConfigureAwait(false);
-        if (acks != ErrorCode.None)
-        {
-            throw new InvalidOperationException($"Replicating {TopicNames.GroupMetadataTopicName}-{partition} up to offset {result.LastOffset} failed: {acks}");
-        }
-    }
-
-    public async ValueTask AppendTransactionalAsync(int partition, long producerId, short producerEpoch, IReadOnlyList<CoordinatorRecord> records, CancellationToken cancellationToken = default)
-    {
-        // As Kafka's coordinator runtime: the producer's id and epoch, the transactional flag and no
-        // sequence; the log's producer state then holds the last stable offset until the marker.
-        var builder = new RecordBatchBuilder { ProducerId = producerId, ProducerEpoch = producerEpoch, IsTransactional = true };
-        var now = _time.GetUtcNow().ToUnixTimeMilliseconds();
-        foreach (var record in records)
-        {
-            builder.Append(now, record.Key, record.Value);
-        }
-
-        var error = _replicaManager.AppendAsCoordinator(TopicNames.GroupMetadataTopicName, partition, builder.Build());
+        var (error, lastOffset) = _replicaManager.AppendAsCoordinator(TopicNames.GroupMetadataTopicName, partition, builder.Build());
         if (error != ErrorCode.None)
         {
-            throw new InvalidOperationException($"Appending transactional offsets to {TopicNames.GroupMetadataTopicName}-{partition} failed: {error}");
+            throw new InvalidOperationException($"Appending to {TopicNames.GroupMetadataTopicName}-{partition} failed: {error}");
         }
 
-        // The log end right after the append covers it (and perhaps a later write: waiting for that too is harmless).
-        var end = _replicaManager.GetPartition(TopicNames.GroupMetadataTopicName, partition)?.LogEndOffset ?? 0;
-        var acks = await _replicaManager.WaitForAcksAsync(TopicNames.GroupMetadataTopicName, partition, end, CommitTimeout, cancellationToken).ConfigureAwait(false);
+        var acks = await _replicaManager.WaitForAcksAsync(TopicNames.GroupMetadataTopicName, partition, lastOffset + 1, CommitTimeout, cancellationToken).ConfigureAwait(false);
         if (acks != ErrorCode.None)
         {
-            throw new InvalidOperationException($"Replicating transactional offsets in {TopicNames.GroupMetadataTopicName}-{partition} failed: {acks}");
+            throw new InvalidOperationException($"Replicating {TopicNames.GroupMetadataTopicName}-{partition} up to offset {lastOffset} failed: {acks}");
         }
     }
 

@@ -25,7 +25,7 @@ public sealed partial class ReplicaManager
     {
         var marker = RecordBatchBuilder.BuildControlBatch(commit ? ControlRecordType.Commit : ControlRecordType.Abort,
             producerId, producerEpoch, coordinatorEpoch, _timeProvider.GetUtcNow().ToUnixTimeMilliseconds());
-        var error = AppendAsCoordinator(topic, partitionIndex, marker);
+        var (error, _) = AppendAsCoordinator(topic, partitionIndex, marker);
         if (error == ErrorCode.None)
         {
             TxnMarkerWritten?.Invoke(new TxnMarkerAppended(topic, partitionIndex, producerId, producerEpoch, commit));
@@ -38,18 +38,19 @@ public sealed partial class ReplicaManager
     /// Appends batches the broker built itself (Kafka's AppendOrigin.COORDINATOR: control batches,
     /// a group coordinator's transactional offset commits) as the partition leader: offsets are
     /// assigned, producer state and the last stable offset follow, the client-only checks are skipped.
+    /// Returns the error and the last offset appended (-1 on error).
     /// </summary>
-    public ErrorCode AppendAsCoordinator(string topic, int partitionIndex, Memory<byte> records)
+    public (ErrorCode Error, long LastOffset) AppendAsCoordinator(string topic, int partitionIndex, Memory<byte> records)
     {
         var partition = GetPartition(topic, partitionIndex);
         if (partition is null || partition.IsDeleted)
         {
-            return ErrorCode.UnknownTopicOrPartition;
+            return (ErrorCode.UnknownTopicOrPartition, -1);
         }
 
         if (!partition.IsLeader)
         {
-            return ErrorCode.NotLeaderOrFollower;
+            return (ErrorCode.NotLeaderOrFollower, -1);
         }
 
         LogAppendInfo info;
@@ -60,14 +61,15 @@ public sealed partial class ReplicaManager
         catch (IOException e)
         {
             BrokerLog.AppendIoFailed(_logger, e, topic, partitionIndex);
-            return ErrorCode.KafkaStorageError;
+            return (ErrorCode.KafkaStorageError, -1);
         }
 
-        if (info.Error == ErrorCode.None)
+        if (info.Error != ErrorCode.None)
         {
-            AdvanceHighWatermark(partition, records.Length);
+            return (info.Error, -1);
         }
 
-        return info.Error;
+        AdvanceHighWatermark(partition, records.Length);
+        return (ErrorCode.None, info.LastOffset);
     }
 }
