@@ -23,29 +23,53 @@ public sealed partial class GroupCoordinator
 
             // OffsetCommit v2-v4 carried a retention time; a positive one still sets an expire timestamp.
             var expire = input.RetentionTimeMs > 0 ? now + input.RetentionTimeMs : -1;
-            results = new List<TopicPartitionError>();
-            var records = new List<CoordinatorRecord>();
-            foreach (var topic in input.Topics)
+            var (accepted, records, partitionResults) = OffsetCommitRecords(input.GroupId, input.Topics, now, expire);
+            results = partitionResults;
+            foreach (var (tp, value) in accepted)
             {
-                foreach (var p in topic.Partitions)
-                {
-                    var metadata = p.Metadata ?? string.Empty;
-                    if (metadata.Length > _config.OffsetMetadataMaxBytes)
-                    {
-                        results.Add(new TopicPartitionError(topic.Name, p.Partition, ErrorCode.OffsetMetadataTooLarge));
-                        continue;
-                    }
-
-                    var value = new OffsetCommitValue(p.Offset, p.LeaderEpoch, metadata, now, expire);
-                    group!.Offsets[(topic.Name, p.Partition)] = value;
-                    records.Add(GroupCoordinatorRecords.OffsetCommit(new OffsetCommitKey(input.GroupId, topic.Name, p.Partition), value));
-                    results.Add(new TopicPartitionError(topic.Name, p.Partition, ErrorCode.None));
-                }
+                group!.Offsets[tp] = value;
             }
 
             append = Append(group!.Partition, records);
         }
 
+        return await CommitResultAsync(append, results).ConfigureAwait(false);
+    }
+
+    /// <summary>
+    /// The offsets of a commit as records, with each partition's result: metadata over
+    /// <c>offset.metadata.max.bytes</c> is refused per partition, the rest is accepted.
+    /// </summary>
+    private (List<((string Topic, int Partition) Partition, OffsetCommitValue Value)> Accepted, List<CoordinatorRecord> Records, List<TopicPartitionError> Results)
+        OffsetCommitRecords(string groupId, IEnumerable<OffsetCommitTopic> topics, long now, long expire)
+    {
+        var accepted = new List<((string Topic, int Partition) Partition, OffsetCommitValue Value)>();
+        var records = new List<CoordinatorRecord>();
+        var results = new List<TopicPartitionError>();
+        foreach (var topic in topics)
+        {
+            foreach (var p in topic.Partitions)
+            {
+                var metadata = p.Metadata ?? string.Empty;
+                if (metadata.Length > _config.OffsetMetadataMaxBytes)
+                {
+                    results.Add(new TopicPartitionError(topic.Name, p.Partition, ErrorCode.OffsetMetadataTooLarge));
+                    continue;
+                }
+
+                var value = new OffsetCommitValue(p.Offset, p.LeaderEpoch, metadata, now, expire);
+                accepted.Add(((topic.Name, p.Partition), value));
+                records.Add(GroupCoordinatorRecords.OffsetCommit(new OffsetCommitKey(groupId, topic.Name, p.Partition), value));
+                results.Add(new TopicPartitionError(topic.Name, p.Partition, ErrorCode.None));
+            }
+        }
+
+        return (accepted, records, results);
+    }
+
+    /// <summary>Waits for the commit's append; a failed append turns every accepted partition into its error.</summary>
+    private static async Task<OffsetCommitResult> CommitResultAsync(Task append, List<TopicPartitionError> results)
+    {
         var appendError = await AwaitAppend(append).ConfigureAwait(false);
         return appendError == ErrorCode.None
             ? new OffsetCommitResult(results)

@@ -36,27 +36,8 @@ public sealed partial class GroupCoordinator
 
             var partition = PartitionFor(input.GroupId);
             var now = NowMs;
-            results = [];
-            var records = new List<CoordinatorRecord>();
-            var accepted = new List<((string, int), OffsetCommitValue)>();
-            foreach (var topic in input.Topics)
-            {
-                foreach (var p in topic.Partitions)
-                {
-                    var metadata = p.Metadata ?? string.Empty;
-                    if (metadata.Length > _config.OffsetMetadataMaxBytes)
-                    {
-                        results.Add(new TopicPartitionError(topic.Name, p.Partition, ErrorCode.OffsetMetadataTooLarge));
-                        continue;
-                    }
-
-                    var value = new OffsetCommitValue(p.Offset, p.LeaderEpoch, metadata, now, -1);
-                    accepted.Add(((topic.Name, p.Partition), value));
-                    records.Add(GroupCoordinatorRecords.OffsetCommit(new OffsetCommitKey(input.GroupId, topic.Name, p.Partition), value));
-                    results.Add(new TopicPartitionError(topic.Name, p.Partition, ErrorCode.None));
-                }
-            }
-
+            var (accepted, records, partitionResults) = OffsetCommitRecords(input.GroupId, input.Topics, now, -1);
+            results = partitionResults;
             if (records.Count == 0)
             {
                 return new OffsetCommitResult(results);
@@ -71,10 +52,7 @@ public sealed partial class GroupCoordinator
             append = AppendTransactional(partition, input.ProducerId, input.ProducerEpoch, records);
         }
 
-        var appendError = await AwaitAppend(append).ConfigureAwait(false);
-        return appendError == ErrorCode.None
-            ? new OffsetCommitResult(results)
-            : new OffsetCommitResult([.. results.Select(r => r.Error == ErrorCode.None ? r with { Error = appendError } : r)]);
+        return await CommitResultAsync(append, results).ConfigureAwait(false);
     }
 
     public void CompleteTransaction(int partition, long producerId, TransactionResult result)
