@@ -168,7 +168,7 @@ public sealed class ClusterTests
         var controller = await cluster.WaitForActiveControllerAsync();
         var leaving = cluster.NodeIds.First(id => id != controller);
         var observer = cluster.Server(controller);
-        Assert.True(await WaitUntilAsync(() => observer.Metadata.TryGetTopic("moving", out _)));
+        Assert.True(await ClusterWaits.WaitUntilAsync(() => observer.Metadata.TryGetTopic("moving", out _)));
         observer.Metadata.TryGetTopic("moving", out var before);
         Assert.Contains(before.Partitions, p => p.LeaderId == leaving);
 
@@ -200,7 +200,7 @@ public sealed class ClusterTests
         var killed = cluster.NodeIds.First(id => id != controller && id != leaving);
         await cluster.KillNodeAsync(killed);
         Assert.Contains(observer.Metadata.AliveBrokers, b => b.NodeId == killed);
-        Assert.True(await WaitUntilAsync(() => observer.Metadata.AliveBrokers.All(b => b.NodeId != killed), TimeSpan.FromSeconds(15)));
+        Assert.True(await ClusterWaits.WaitUntilAsync(() => observer.Metadata.AliveBrokers.All(b => b.NodeId != killed), TimeSpan.FromSeconds(15)));
         observer.Metadata.TryGetTopic("moving", out var fenced);
         Assert.All(fenced.Partitions, p =>
         {
@@ -261,14 +261,14 @@ public sealed class ClusterTests
         await admin.CreatePartitionsAsync([new PartitionsSpecification { Topic = "admin-writes", IncreaseTo = 4 }]);
         // Every broker knows the four partitions and the altered config; every replica hosts its
         // partitions with that config (applied just after the metadata is published).
-        Assert.True(await WaitUntilAsync(() => cluster.RunningServers.All(s =>
+        Assert.True(await ClusterWaits.WaitUntilAsync(() => cluster.RunningServers.All(s =>
             s.Metadata.TryGetTopic("admin-writes", out var t) && t.Partitions.Count == 4 && t.Configs.GetValueOrDefault("retention.ms") == "3600000"
             && t.Partitions.Where(p => p.Replicas.Contains(s.NodeId))
                 .All(p => s.ReplicaManager.GetPartition("admin-writes", p.PartitionIndex)?.Log.Config.RetentionMs == 3600000))));
         Assert.Equal(8, cluster.RunningServers.Sum(s => Enumerable.Range(0, 4).Count(p => s.ReplicaManager.GetPartition("admin-writes", p) is not null)));
 
         await admin.DeleteTopicsAsync(["admin-writes"]);
-        Assert.True(await WaitUntilAsync(() => cluster.RunningServers.All(s =>
+        Assert.True(await ClusterWaits.WaitUntilAsync(() => cluster.RunningServers.All(s =>
             !s.Metadata.TryGetTopic("admin-writes", out _) && s.ReplicaManager.GetPartition("admin-writes", 0) is null)));
     }
 
@@ -282,7 +282,7 @@ public sealed class ClusterTests
             await admin.CreateTopicsAsync([new TopicSpecification { Name = "durable", NumPartitions = 3, ReplicationFactor = 3 }]);
         }
 
-        Assert.True(await WaitUntilAsync(() => cluster.RunningServers.All(s => s.Metadata.TryGetTopic("durable", out _))));
+        Assert.True(await ClusterWaits.WaitUntilAsync(() => cluster.RunningServers.All(s => s.Metadata.TryGetTopic("durable", out _))));
         cluster.RunningServers[0].Metadata.TryGetTopic("durable", out var before);
         var clusterId = cluster.RunningServers[0].Metadata.ClusterId;
 
@@ -298,7 +298,7 @@ public sealed class ClusterTests
         foreach (var server in cluster.RunningServers)
         {
             Assert.Equal(clusterId, server.Metadata.ClusterId);
-            Assert.True(await WaitUntilAsync(() => server.Metadata.TryGetTopic("durable", out var t) && t.Partitions.All(p => p.LeaderId >= 0)));
+            Assert.True(await ClusterWaits.WaitUntilAsync(() => server.Metadata.TryGetTopic("durable", out var t) && t.Partitions.All(p => p.LeaderId >= 0)));
             server.Metadata.TryGetTopic("durable", out var after);
             Assert.Equal(before.TopicId, after.TopicId);
             Assert.Equal(3, after.Partitions.Count);
@@ -306,22 +306,6 @@ public sealed class ClusterTests
 
         using var again = Clients.Admin(cluster.BootstrapServers);
         await again.CreateTopicsAsync([new TopicSpecification { Name = "after-restart", NumPartitions = 1, ReplicationFactor = 3 }]);
-    }
-
-    private static async Task<bool> WaitUntilAsync(Func<bool> condition, TimeSpan? timeout = null)
-    {
-        var deadline = DateTime.UtcNow + (timeout ?? TimeSpan.FromSeconds(10));
-        while (!condition())
-        {
-            if (DateTime.UtcNow > deadline)
-            {
-                return false;
-            }
-
-            await Task.Delay(50);
-        }
-
-        return true;
     }
 
     private static Task<FindCoordinatorResponse> FindCoordinatorAsync(NodeConnection connection, string group) =>

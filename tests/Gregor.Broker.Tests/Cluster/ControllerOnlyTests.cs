@@ -30,7 +30,7 @@ public sealed class ControllerOnlyTests
             await admin.CreateTopicsAsync([new TopicSpecification { Name = "roles", NumPartitions = 4, ReplicationFactor = 2 }]);
         }
 
-        await WaitUntilAsync(() => cluster.Server(4).Metadata.TryGetTopic("roles", out _) && cluster.Server(5).Metadata.TryGetTopic("roles", out _));
+        Assert.True(await ClusterWaits.WaitUntilAsync(() => cluster.Server(4).Metadata.TryGetTopic("roles", out _) && cluster.Server(5).Metadata.TryGetTopic("roles", out _), TimeSpan.FromSeconds(20)));
         Assert.True(cluster.Server(4).Metadata.TryGetTopic("roles", out var topic));
         Assert.All(topic.Partitions, p => Assert.Equal([4, 5], p.Replicas.Order()));
 
@@ -52,22 +52,12 @@ public sealed class ControllerOnlyTests
         await cluster.StopNodeAsync(active);
         var second = await cluster.WaitForActiveControllerAsync(TimeSpan.FromSeconds(15));
         Assert.NotEqual(active, second);
-        await WaitUntilAsync(() => cluster.Server(4).Controller.Image.Controllers.ContainsKey(second));
+        Assert.True(await ClusterWaits.WaitUntilAsync(() => cluster.Server(4).Controller.Image.Controllers.ContainsKey(second), TimeSpan.FromSeconds(20)));
         using (var admin = Clients.Admin(brokers))
         {
             await admin.CreateTopicsAsync([new TopicSpecification { Name = "roles-after", NumPartitions = 2, ReplicationFactor = 2 }]);
         }
 
-        await WaitUntilAsync(() => cluster.Server(5).Metadata.TryGetTopic("roles-after", out _));
-    }
-
-    private static async Task WaitUntilAsync(Func<bool> condition)
-    {
-        var deadline = DateTime.UtcNow.AddSeconds(20);
-        while (!condition())
-        {
-            Assert.True(DateTime.UtcNow < deadline, "condition not reached in 20 s");
-            await Task.Delay(50);
-        }
+        Assert.True(await ClusterWaits.WaitUntilAsync(() => cluster.Server(5).Metadata.TryGetTopic("roles-after", out _), TimeSpan.FromSeconds(20)));
     }
 }

@@ -84,13 +84,13 @@ public sealed class ObserverTests
         await cluster.StopNodeAsync(controller);
         var next = await cluster.WaitForActiveControllerAsync(TimeSpan.FromSeconds(15));
         Assert.NotEqual(controller, next);
-        Assert.True(await WaitUntilAsync(() => observer.Controller.ActiveControllerId == next));
+        Assert.True(await ClusterWaits.WaitUntilAsync(() => observer.Controller.ActiveControllerId == next));
         using (var admin = Clients.Admin(observer.BootstrapServers))
         {
             await admin.CreateTopicsAsync([new TopicSpecification { Name = "after-failover", NumPartitions = 2, ReplicationFactor = 3 }]);
         }
 
-        Assert.True(await WaitUntilAsync(() => observer.Metadata.TryGetTopic("after-failover", out _)));
+        Assert.True(await ClusterWaits.WaitUntilAsync(() => observer.Metadata.TryGetTopic("after-failover", out _)));
         Assert.True(observer.Metadata.TryGetTopic("after-failover", out var created));
         Assert.All(created.Partitions, p => Assert.DoesNotContain(controller, p.Replicas));
         Assert.Equal(next, observer.Metadata.ControllerId);
@@ -128,7 +128,7 @@ public sealed class ObserverTests
         Assert.Equal(committed, baseOffsets);
 
         // The observer's image is at the voters' last entry.
-        Assert.True(await WaitUntilAsync(() => cluster.Server(Observer).Controller.Image.Offset == voter.Controller.Image.Offset));
+        Assert.True(await ClusterWaits.WaitUntilAsync(() => cluster.Server(Observer).Controller.Image.Offset == voter.Controller.Image.Offset));
 
         // A client (replica id -1) does not see the metadata topic.
         var client = await connection.SendAsync<FetchResponse>(MetadataFetch(replicaId: -1, fetchOffset: 0), 17, TimeSpan.FromSeconds(10), CancellationToken.None);
@@ -151,7 +151,7 @@ public sealed class ObserverTests
         }
 
         var voter = cluster.Server(1);
-        Assert.True(await WaitUntilAsync(() => voter.Metadata.TryGetTopic("while-away", out _)));
+        Assert.True(await ClusterWaits.WaitUntilAsync(() => voter.Metadata.TryGetTopic("while-away", out _)));
         Assert.True(voter.Controller.Quorum.LogStartOffset > 0);
 
         // A fetch from offset 0 is told which snapshot to load; FetchSnapshot serves it.
@@ -175,7 +175,7 @@ public sealed class ObserverTests
             await admin.CreateTopicsAsync([new TopicSpecification { Name = "after-return", NumPartitions = 1, ReplicationFactor = 4 }]);
         }
 
-        Assert.True(await WaitUntilAsync(() => observer.Metadata.TryGetTopic("after-return", out _)));
+        Assert.True(await ClusterWaits.WaitUntilAsync(() => observer.Metadata.TryGetTopic("after-return", out _)));
     }
 
     private static FetchRequest MetadataFetch(int replicaId, long fetchOffset) => new()
@@ -192,20 +192,4 @@ public sealed class ObserverTests
             },
         ],
     };
-
-    private static async Task<bool> WaitUntilAsync(Func<bool> condition, TimeSpan? timeout = null)
-    {
-        var deadline = DateTime.UtcNow + (timeout ?? TimeSpan.FromSeconds(10));
-        while (!condition())
-        {
-            if (DateTime.UtcNow > deadline)
-            {
-                return false;
-            }
-
-            await Task.Delay(50);
-        }
-
-        return true;
-    }
 }
