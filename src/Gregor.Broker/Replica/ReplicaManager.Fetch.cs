@@ -113,6 +113,7 @@ public sealed partial class ReplicaManager
     private FetchPartitionResult[] ReadAll(FetchParams fetchParams, IReadOnlyList<FetchPartitionRequest> requests, out long bytesRead, out bool anyError, out long[] highWatermarks)
     {
         var results = new FetchPartitionResult[requests.Count];
+        var replicaFetch = IsReplicaFetch(fetchParams);
         highWatermarks = new long[requests.Count];
         bytesRead = 0;
         anyError = false;
@@ -144,9 +145,8 @@ public sealed partial class ReplicaManager
                 continue;
             }
 
-            var replicaFetch = IsReplicaFetch(fetchParams);
             var highWatermark = partition.HighWatermark;
-            highWatermarks[i] = VisibleEnd(partition, fetchParams);
+            highWatermarks[i] = replicaFetch ? partition.LogEndOffset : highWatermark;
             result.HighWatermark = highWatermark;
             result.LastStableOffset = partition.LastStableOffset;
             result.LogStartOffset = partition.LogStartOffset;
