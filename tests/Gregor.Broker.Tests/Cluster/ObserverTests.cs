@@ -43,6 +43,9 @@ public sealed class ObserverTests
             await admin.CreateTopicsAsync([new TopicSpecification { Name = "observed", NumPartitions = 4, ReplicationFactor = 4 }]);
         }
 
+        // CreateTopics answers once the controller committed the topic; the observer replays it
+        // from its next metadata fetch (as a Kafka broker's metadata lags its controller).
+        Assert.True(await ClusterWaits.WaitUntilAsync(() => observer.Metadata.TryGetTopic("observed", out _)));
         Assert.True(observer.Metadata.TryGetTopic("observed", out var observed));
         Assert.All(observed.Partitions, p => Assert.Contains(Observer, p.Replicas));
         Assert.Equal(1, observed.Partitions.Count(p => p.LeaderId == Observer));
