@@ -23,6 +23,7 @@ public sealed partial class Log
     /// </summary>
     public LogReadInfo Read(long startOffset, int maxBytes, long maxOffsetExclusive, bool minOneBatch)
     {
+        ThrowIfOffline();
         for (var attempt = 0; ; attempt++)
         {
             try

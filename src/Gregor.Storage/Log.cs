@@ -1,4 +1,5 @@
 using Gregor.Protocol;
+using Gregor.Protocol.Records;
 using Gregor.Storage.Checkpoints;
 using Gregor.Storage.Internal;
 using Microsoft.Extensions.Logging;
@@ -27,6 +28,7 @@ public sealed partial class Log : IDisposable
     private long _rollJitterMs;
     private Uuid _topicId;
     private bool _closed;
+    private string? _offlineReason;
 
     private Log(string dir, TopicPartition topicPartition, LogConfig config, TimeProvider time, ILogger logger)
     {
@@ -126,12 +128,15 @@ public sealed partial class Log : IDisposable
         var assignOffsets = origin != AppendOrigin.Replication;
         var data = records.Span;
         var config = _config;
+        ThrowIfOffline();
 
         // Pass 1: shape and validity of every batch before anything is touched.
         var position = 0;
         var batchCount = 0;
         var recordCount = 0;
         var maxTimestamp = -1L;
+        var needsRebuild = false;
+        var validationTime = NowMs;
         while (Batches.TryReadNext(data, ref position, out var start, out var size))
         {
             var batch = data.Slice(start, size);
@@ -141,21 +146,41 @@ public sealed partial class Log : IDisposable
                     $"The record batch of {size} bytes exceeds max.message.bytes {config.MaxMessageBytes}.", LogStartOffset);
             }
 
-            // Client appends get the produce checks (base offset 0, no control batches); a follower's
-            // batches come from the leader's log and the coordinator's from the broker itself, so
-            // they only need to be intact.
-            string? message = null;
-            var error = origin == AppendOrigin.Client
-                ? Batches.Validate(batch, out message, deepCheck: config.Compact)
-                : Batches.IsIntact(batch) ? ErrorCode.None : ErrorCode.CorruptMessage;
-            if (error != ErrorCode.None)
+            // Client appends get Kafka's LogValidator: the produce checks and a walk over every
+            // record. A follower's batches come from the leader's log and the coordinator's from
+            // the broker itself, so they only need to be intact.
+            if (origin == AppendOrigin.Client)
             {
-                return LogAppendInfo.Failed(error, message ?? "Record batch is corrupt (length, magic or CRC).", LogStartOffset);
-            }
+                var error = Batches.ValidateClientBatch(batch, out var facts, out var message);
+                if (error == ErrorCode.None && config.Compact && facts.HasRecordWithoutKey)
+                {
+                    (error, message) = (ErrorCode.InvalidRecord, "Compacted topic cannot accept message without key.");
+                }
 
-            if (origin == AppendOrigin.Client && config.Compact && !Batches.IsControl(batch) && Batches.HasRecordWithoutKey(batch))
+                if (error == ErrorCode.None && TimestampError(batch, facts, config, validationTime) is { } timestampError)
+                {
+                    (error, message) = (ErrorCode.InvalidTimestamp, timestampError);
+                }
+
+                if (error != ErrorCode.None)
+                {
+                    return LogAppendInfo.Failed(error, message, LogStartOffset);
+                }
+
+                // The stored max timestamp is the records' (Kafka's setMaxTimestamp): the time index,
+                // retention and ListOffsets by time rely on it, and clients such as sarama 1.22 leave
+                // it at -1. Only a wrong header is rewritten (with its CRC); LogAppendTime topics
+                // stamp the batch under the lock below.
+                if (!config.MessageTimestampLogAppendTime)
+                {
+                    Batches.UpdateMaxTimestamp(batch, TimestampType.CreateTime, facts.MaxTimestamp);
+                }
+
+                needsRebuild |= !facts.OffsetDeltasConsecutive;
+            }
+            else if (!Batches.IsIntact(batch))
             {
-                return LogAppendInfo.Failed(ErrorCode.InvalidRecord, "Compacted topic cannot accept message without key.", LogStartOffset);
+                return LogAppendInfo.Failed(ErrorCode.CorruptMessage, "Record batch is corrupt (length, magic or CRC).", LogStartOffset);
             }
 
             batchCount++;
@@ -176,29 +201,27 @@ public sealed partial class Log : IDisposable
             return new LogAppendInfo(ErrorCode.None, null, -1, -1, -1, -1, LogStartOffset, 0, 0);
         }
 
-        if (!config.MessageTimestampLogAppendTime)
+        if (origin == AppendOrigin.Client)
         {
-            var timestampError = ValidateTimestamps(data, config);
-            if (timestampError is not null)
+            var target = Recompression.Target(config.CompressionType);
+            if (needsRebuild || target is { } codec && Recompression.Needed(data, codec))
             {
-                return LogAppendInfo.Failed(ErrorCode.InvalidTimestamp, timestampError, LogStartOffset);
-            }
-        }
-
-        if (origin == AppendOrigin.Client && Recompression.Target(config.CompressionType) is { } target && Recompression.Needed(data, target))
-        {
-            data = Recompression.Recompress(data, target);
-            var tooLarge = FirstBatchLargerThan(data, config.MaxMessageBytes);
-            if (tooLarge > 0)
-            {
-                return LogAppendInfo.Failed(ErrorCode.MessageTooLarge,
-                    $"The record batch of {tooLarge} bytes after recompression exceeds max.message.bytes {config.MaxMessageBytes}.", LogStartOffset);
+                // Another codec for the topic, or offset deltas that are not 0..n-1 (Kafka rebuilds
+                // such batches rather than store records at offsets it did not assign).
+                data = Recompression.Recompress(data, target);
+                var tooLarge = FirstBatchLargerThan(data, config.MaxMessageBytes);
+                if (tooLarge > 0)
+                {
+                    return LogAppendInfo.Failed(ErrorCode.MessageTooLarge,
+                        $"The record batch of {tooLarge} bytes after recompression exceeds max.message.bytes {config.MaxMessageBytes}.", LogStartOffset);
+                }
             }
         }
 
         lock (_lock)
         {
             ObjectDisposedException.ThrowIf(_closed, this);
+            ThrowIfOffline();
             var now = NowMs;
             var logEndOffset = LogEndOffset;
             long firstOffset;
@@ -278,38 +301,115 @@ public sealed partial class Log : IDisposable
             }
 
             MaybeRoll(data.Length, maxTimestamp, lastOffset, now, firstOffset);
+            WriteLocked(data, logEndOffset);
+            Volatile.Write(ref _logEndOffset, lastOffset + 1);
 
+            // The batches are in the log now. What follows only mirrors them (producer state, the
+            // transaction index, fsync); if that fails the log goes offline, and recovery on the next
+            // start rebuilds it all from the segments.
+            try
+            {
+                position = 0;
+                while (Batches.TryReadNext(data, ref position, out var start, out var size))
+                {
+                    if (_producerState.Update(data.Slice(start, size)) is { } completed)
+                    {
+                        OnTransactionCompleted(completed, persist: true);
+                    }
+                }
+
+                var unflushed = Interlocked.Add(ref _unflushedMessages, recordCount);
+                if (unflushed >= config.FlushMessages)
+                {
+                    FlushLocked();
+                }
+            }
+            catch (Exception e)
+            {
+                throw TakeOfflineLocked($"Appending to {TopicPartition} at offset {firstOffset} failed after the batches were written", e);
+            }
+
+            return new LogAppendInfo(ErrorCode.None, null, firstOffset, lastOffset, logAppendTime, maxTimestamp,
+                LogStartOffset, recordCount, data.Length);
+        }
+    }
+
+    /// <summary>
+    /// Test seam: runs after an append's bytes reach the segment file and its indexes, before they
+    /// count in the log end offset: the point where a failure must leave nothing behind.
+    /// </summary>
+    internal Action<LogSegment>? AfterSegmentWrite { get; set; }
+
+    /// <summary>True once the log could not be brought back to a consistent state; every append
+    /// and read then fails with KAFKA_STORAGE_ERROR until the broker restarts (Kafka takes the log
+    /// directory offline in the same situation).</summary>
+    public bool IsOffline => _offlineReason is not null;
+
+    /// <summary>
+    /// Writes offset-assigned batches to the active segment all-or-nothing: on any failure the
+    /// segment and its indexes are cut back to <paramref name="logEndOffset"/> and the epochs this
+    /// append started are forgotten, so no byte ever sits past the log end offset. If even that
+    /// fails, the log goes offline.
+    /// </summary>
+    private void WriteLocked(ReadOnlySpan<byte> data, long logEndOffset)
+    {
+        var segment = ActiveSegment;
+        var mark = segment.Mark();
+        var firstAssignedEpochOffset = -1L;
+        try
+        {
             // Leader epoch cache: a new epoch starts at the first batch written in it (KIP-101).
-            position = 0;
+            var position = 0;
             while (Batches.TryReadNext(data, ref position, out var start, out var size))
             {
                 var batch = data.Slice(start, size);
                 var epoch = Batches.PartitionLeaderEpoch(batch);
                 if (epoch >= 0 && epoch > LeaderEpochCache.LatestEpoch)
                 {
+                    if (firstAssignedEpochOffset < 0)
+                    {
+                        firstAssignedEpochOffset = Batches.BaseOffset(batch);
+                    }
+
                     LeaderEpochCache.Assign(epoch, Batches.BaseOffset(batch));
                 }
             }
 
-            ActiveSegment.Append(data);
-            Volatile.Write(ref _logEndOffset, lastOffset + 1);
-            position = 0;
-            while (Batches.TryReadNext(data, ref position, out var start, out var size))
+            segment.Append(data, AfterSegmentWrite);
+        }
+        catch (Exception e)
+        {
+            try
             {
-                if (_producerState.Update(data.Slice(start, size)) is { } completed)
+                segment.RollBackTo(mark);
+                if (firstAssignedEpochOffset >= 0)
                 {
-                    OnTransactionCompleted(completed, persist: true);
+                    LeaderEpochCache.TruncateFromEnd(firstAssignedEpochOffset);
                 }
             }
-
-            var unflushed = Interlocked.Add(ref _unflushedMessages, recordCount);
-            if (unflushed >= config.FlushMessages)
+            catch (Exception rollbackError)
             {
-                FlushLocked();
+                throw TakeOfflineLocked($"Appending to {TopicPartition} at offset {logEndOffset} failed ({e.Message}) and could not be undone",
+                    rollbackError);
             }
 
-            return new LogAppendInfo(ErrorCode.None, null, firstOffset, lastOffset, logAppendTime, maxTimestamp,
-                LogStartOffset, recordCount, data.Length);
+            StorageLog.AppendRolledBack(_logger, e, TopicPartition, logEndOffset);
+            throw new KafkaStorageException($"Appending to {TopicPartition} at offset {logEndOffset} failed; nothing was appended: {e.Message}", e);
+        }
+    }
+
+    private KafkaStorageException TakeOfflineLocked(string reason, Exception cause)
+    {
+        _offlineReason ??= $"{reason}: {cause.Message}";
+        StorageLog.LogOffline(_logger, cause, TopicPartition, reason);
+        return new KafkaStorageException($"{reason}; the log is offline until the broker restarts: {cause.Message}", cause, logOffline: true);
+    }
+
+    private void ThrowIfOffline()
+    {
+        if (_offlineReason is { } reason)
+        {
+            throw new KafkaStorageException($"The log of {TopicPartition} is offline: {reason}", logOffline: true);
         }
     }
 
@@ -327,38 +427,31 @@ public sealed partial class Log : IDisposable
         return 0;
     }
 
-    // message.timestamp.before/after.max.ms (KIP-937) are checked per batch: the first record's
-    // timestamp (the batch's base timestamp) and the batch's max timestamp bound every record.
-    private string? ValidateTimestamps(ReadOnlySpan<byte> data, LogConfig config)
+    /// <summary>
+    /// Kafka's LogValidator.validateTimestamp over a client batch's records: with CreateTime, every
+    /// record timestamp other than -1 within message.timestamp.before/after.max.ms of the broker's
+    /// clock (KIP-937); a producer may not claim LogAppendTime where that rule does not decide.
+    /// </summary>
+    private static string? TimestampError(ReadOnlySpan<byte> batch, RecordBatchFacts facts, LogConfig config, long now)
     {
-        var before = config.GetLong(LogConfig.MessageTimestampBeforeMaxMsConfig);
-        var after = config.GetLong(LogConfig.MessageTimestampAfterMaxMsConfig);
-        if (before == long.MaxValue && after == long.MaxValue)
+        if (!config.MessageTimestampLogAppendTime)
         {
-            return null;
+            var before = config.GetLong(LogConfig.MessageTimestampBeforeMaxMsConfig);
+            var after = config.GetLong(LogConfig.MessageTimestampAfterMaxMsConfig);
+            if (facts.MinTimestamp != long.MaxValue && (Int128)now - facts.MinTimestamp > before)
+            {
+                return $"Timestamp {facts.MinTimestamp} of a record is more than message.timestamp.before.max.ms={before} behind the broker's time {now}.";
+            }
+
+            if (facts.MaxTimestamp != RecordBatch.NoTimestamp && (Int128)facts.MaxTimestamp - now > after)
+            {
+                return $"Timestamp {facts.MaxTimestamp} of a record is more than message.timestamp.after.max.ms={after} ahead of the broker's time {now}.";
+            }
         }
 
-        var now = NowMs;
-        var position = 0;
-        while (Batches.TryReadNext(data, ref position, out var start, out var size))
+        if ((config.MessageTimestampLogAppendTime || facts.HasRecordWithoutTimestamp) && Batches.IsLogAppendTime(batch))
         {
-            var batch = data.Slice(start, size);
-            if (Batches.RecordCount(batch) == 0 || Batches.IsControl(batch))
-            {
-                continue;
-            }
-
-            var max = Batches.MaxTimestamp(batch);
-            var first = Batches.BaseTimestamp(batch);
-            if (after != long.MaxValue && max > now + after)
-            {
-                return $"Timestamp {max} of a record is more than message.timestamp.after.max.ms={after} ahead of the broker's time {now}.";
-            }
-
-            if (before != long.MaxValue && first >= 0 && first < now - before)
-            {
-                return $"Timestamp {first} of a record is more than message.timestamp.before.max.ms={before} behind the broker's time {now}.";
-            }
+            return "Invalid timestamp type in the record batch. Producer should not set timestamp type to LogAppendTime.";
         }
 
         return null;

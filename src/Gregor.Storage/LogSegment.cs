@@ -128,8 +128,10 @@ internal sealed class LogSegment : IDisposable
     }
 
     /// <summary>Writes already validated, offset-assigned batches at the end of the file and
-    /// indexes them. Caller holds the log's append lock.</summary>
-    public void Append(ReadOnlySpan<byte> records)
+    /// indexes them. Caller holds the log's append lock. Readers see nothing of it until it is all
+    /// written and indexed; on failure the caller rolls back to a <see cref="Mark"/> taken before.</summary>
+    /// <param name="afterWrite">Test seam: runs once the bytes are in the file and indexed, before readers may see them.</param>
+    public void Append(ReadOnlySpan<byte> records, Action<LogSegment>? afterWrite = null)
     {
         var position = Size;
         RandomAccess.Write(Handle, records, position);
@@ -139,7 +141,29 @@ internal sealed class LogSegment : IDisposable
             OnBatchAppended(records.Slice(start, size), position + start);
         }
 
+        afterWrite?.Invoke(this);
         Volatile.Write(ref _size, position + records.Length);
+    }
+
+    /// <summary>Everything an append changes, to undo a failed one (<see cref="RollBackTo"/>).</summary>
+    public AppendMark Mark() => new(Size, OffsetIndex.Entries, TimeIndex.Entries, _bytesSinceLastIndexEntry,
+        _maxTimestampSoFar, _offsetOfMaxTimestampSoFar, _rollingBasedTimestamp);
+
+    /// <summary>
+    /// Undoes an append that failed part-way: the file is cut back to the marked size and both
+    /// indexes to their marked entries, so no byte or entry remains past the log end offset.
+    /// Throws when the file cannot be cut (the log must then go offline).
+    /// </summary>
+    public void RollBackTo(AppendMark mark)
+    {
+        OffsetIndex.TruncateToEntries(mark.OffsetIndexEntries);
+        TimeIndex.TruncateToEntries(mark.TimeIndexEntries);
+        RandomAccess.SetLength(Handle, mark.Size);
+        Volatile.Write(ref _size, mark.Size);
+        _bytesSinceLastIndexEntry = mark.BytesSinceLastIndexEntry;
+        Volatile.Write(ref _maxTimestampSoFar, mark.MaxTimestampSoFar);
+        Volatile.Write(ref _offsetOfMaxTimestampSoFar, mark.OffsetOfMaxTimestampSoFar);
+        _rollingBasedTimestamp = mark.RollingBasedTimestamp;
     }
 
     private void OnBatchAppended(ReadOnlySpan<byte> batch, long filePosition)
@@ -428,6 +452,10 @@ internal sealed class LogSegment : IDisposable
 
     public override string ToString() => $"LogSegment(baseOffset={BaseOffset}, size={Size})";
 }
+
+/// <summary>A segment's state before an append (<see cref="LogSegment.Mark"/>).</summary>
+internal readonly record struct AppendMark(long Size, int OffsetIndexEntries, int TimeIndexEntries, int BytesSinceLastIndexEntry,
+    long MaxTimestampSoFar, long OffsetOfMaxTimestampSoFar, long RollingBasedTimestamp);
 
 /// <summary>Header facts of one batch in a segment file.</summary>
 internal readonly record struct BatchHeaderInfo(long Position, int Size, long BaseOffset, long LastOffset, long MaxTimestamp, int PartitionLeaderEpoch);

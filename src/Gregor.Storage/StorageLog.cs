@@ -32,6 +32,12 @@ internal static partial class StorageLog
     [LoggerMessage(EventId = 1008, Level = LogLevel.Information, Message = "Truncated {TopicPartition} to offset {Offset}")]
     public static partial void Truncated(ILogger logger, TopicPartition topicPartition, long offset);
 
+    [LoggerMessage(EventId = 1009, Level = LogLevel.Warning, Message = "Appending to {TopicPartition} at offset {LogEndOffset} failed; the segment was cut back and nothing was appended")]
+    public static partial void AppendRolledBack(ILogger logger, Exception exception, TopicPartition topicPartition, long logEndOffset);
+
+    [LoggerMessage(EventId = 1010, Level = LogLevel.Error, Message = "Log {TopicPartition} is offline until the broker restarts: {Reason}")]
+    public static partial void LogOffline(ILogger logger, Exception exception, TopicPartition topicPartition, string reason);
+
     [LoggerMessage(EventId = 1100, Level = LogLevel.Information, Message = "Log directory {Dir}: cluster id {ClusterId}, node id {NodeId}, {Logs} logs loaded, clean shutdown: {Clean}")]
     public static partial void LogDirLoaded(ILogger logger, string dir, string clusterId, int nodeId, int logs, bool clean);
 

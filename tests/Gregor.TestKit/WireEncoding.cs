@@ -106,16 +106,25 @@ public static class WireEncoding
     /// An uncompressed record batch v2 holding one record per value, CreateTime timestamps, no
     /// producer id, with a correct CRC-32C.
     /// </summary>
-    public static byte[] RecordBatchV2(long firstTimestamp, params (byte[]? Key, byte[]? Value)[] records)
+    public static byte[] RecordBatchV2(long firstTimestamp, params (byte[]? Key, byte[]? Value)[] records) =>
+        RecordBatchV2(firstTimestamp, firstTimestamp + records.Length - 1, records.Length - 1, records.Length,
+            records.Select((r, i) => new HandBuiltRecord(i, i, r.Key, r.Value)).ToArray());
+
+    /// <summary>
+    /// An uncompressed record batch v2 whose header says exactly what the test asks, right or
+    /// wrong (as a client may leave a field unset or get it wrong), with a correct CRC-32C over it.
+    /// </summary>
+    public static byte[] RecordBatchV2(long baseTimestamp, long maxTimestamp, int lastOffsetDelta, int recordCount,
+        IReadOnlyList<HandBuiltRecord> records, short attributes = 0)
     {
         var body = new List<byte>();
-        for (var i = 0; i < records.Length; i++)
+        foreach (var r in records)
         {
             var record = new List<byte> { 0 }; // attributes
-            AddVarlong(record, i); // timestamp delta
-            AddVarint(record, i); // offset delta
-            AddVarBytes(record, records[i].Key);
-            AddVarBytes(record, records[i].Value);
+            AddVarlong(record, r.TimestampDelta);
+            AddVarint(record, r.OffsetDelta);
+            AddVarBytes(record, r.Key);
+            AddVarBytes(record, r.Value);
             AddVarint(record, 0); // headers
             AddVarint(body, record.Count);
             body.AddRange(record);
@@ -127,14 +136,14 @@ public static class WireEncoding
         WriteInt32(batch, -1); // partition leader epoch
         batch.Add(2); // magic
         WriteInt32(batch, 0); // crc, patched below
-        WriteInt16(batch, 0); // attributes
-        WriteInt32(batch, records.Length - 1); // last offset delta
-        WriteInt64(batch, firstTimestamp);
-        WriteInt64(batch, firstTimestamp + records.Length - 1);
+        WriteInt16(batch, attributes);
+        WriteInt32(batch, lastOffsetDelta);
+        WriteInt64(batch, baseTimestamp);
+        WriteInt64(batch, maxTimestamp);
         WriteInt64(batch, -1); // producer id
         WriteInt16(batch, -1); // producer epoch
         WriteInt32(batch, -1); // base sequence
-        WriteInt32(batch, records.Length);
+        WriteInt32(batch, recordCount);
         batch.AddRange(body);
 
         var bytes = batch.ToArray();
@@ -170,3 +179,6 @@ public static class WireEncoding
         output.AddRange(value);
     }
 }
+
+/// <summary>One record of <see cref="WireEncoding.RecordBatchV2(long, long, int, int, IReadOnlyList{HandBuiltRecord}, short)"/>: deltas as written on the wire.</summary>
+public sealed record HandBuiltRecord(long TimestampDelta, int OffsetDelta, byte[]? Key, byte[]? Value);

@@ -6,8 +6,9 @@ namespace Gregor.Protocol.Records;
 /// <summary>
 /// Accessors over the 61-byte header of a record batch v2 (magic 2) held in a span, big-endian as
 /// on the wire and on disk. Nothing is copied: storage patches base offset and partition leader
-/// epoch in place (both lie before the CRC'd range, so the CRC stays valid), and only the
-/// LogAppendTime rewrite (max timestamp, attributes) needs <see cref="RewriteCrc"/>.
+/// epoch in place (both lie before the CRC'd range, so the CRC stays valid); only a max timestamp
+/// (and timestamp type) that the broker must correct needs <see cref="RewriteCrc"/>, through
+/// <see cref="UpdateMaxTimestamp"/>.
 /// </summary>
 public static class RecordBatch
 {
@@ -140,11 +141,25 @@ public static class RecordBatch
     /// Broker-side LogAppendTime (topic config <c>message.timestamp.type=LogAppendTime</c>): Kafka
     /// sets the timestamp type bit and max timestamp, leaves the records alone and recomputes the CRC.
     /// </summary>
-    public static void SetLogAppendTime(Span<byte> batch, long logAppendTime)
+    public static void SetLogAppendTime(Span<byte> batch, long logAppendTime) =>
+        UpdateMaxTimestamp(batch, Records.TimestampType.LogAppendTime, logAppendTime);
+
+    /// <summary>
+    /// Kafka's DefaultRecordBatch.setMaxTimestamp: writes the timestamp type and max timestamp and
+    /// recomputes the CRC, but only when either differs from the header, so a well-formed batch is
+    /// left byte for byte as the client sent it. Returns whether the header changed.
+    /// </summary>
+    public static bool UpdateMaxTimestamp(Span<byte> batch, TimestampType timestampType, long maxTimestamp)
     {
-        SetTimestampType(batch, Records.TimestampType.LogAppendTime);
-        SetMaxTimestamp(batch, logAppendTime);
+        if (TimestampType(batch) == timestampType && MaxTimestamp(batch) == maxTimestamp)
+        {
+            return false;
+        }
+
+        SetTimestampType(batch, timestampType);
+        SetMaxTimestamp(batch, maxTimestamp);
         RewriteCrc(batch);
+        return true;
     }
 
     public static void RewriteCrc(Span<byte> batch) =>

@@ -3,6 +3,23 @@ using Gregor.Protocol.Compression;
 namespace Gregor.Protocol.Records;
 
 /// <summary>
+/// What the validating walk over a client batch's records found. Kafka's LogValidator takes the
+/// stored max timestamp from the records, never from the header: sarama 1.22, still packaged by
+/// distributions, leaves the header's max timestamp at -1.
+/// </summary>
+/// <param name="MaxTimestamp">The largest record timestamp, -1 when no record has one (Kafka's maxBatchTimestamp).</param>
+/// <param name="MinTimestamp">The smallest record timestamp other than -1; <see cref="long.MaxValue"/> when none.</param>
+/// <param name="HasRecordWithoutTimestamp">Some record's timestamp is -1 (NO_TIMESTAMP).</param>
+/// <param name="OffsetDeltasConsecutive">Offset deltas are 0..n-1 in order, so the batch can keep its bytes.</param>
+/// <param name="HasRecordWithoutKey">Some record has a null key (a compacted topic refuses the batch).</param>
+public readonly record struct RecordBatchFacts(
+    long MaxTimestamp,
+    long MinTimestamp,
+    bool HasRecordWithoutTimestamp,
+    bool OffsetDeltasConsecutive,
+    bool HasRecordWithoutKey);
+
+/// <summary>
 /// Checks a batch arriving from a client (the produce path) with the error codes Kafka answers:
 /// <list type="bullet">
 /// <item>CORRUPT_MESSAGE: shorter than a v2 header, BatchLength not matching the bytes, CRC-32C
@@ -10,28 +27,74 @@ namespace Gregor.Protocol.Records;
 /// <item>INVALID_RECORD: magic other than 2 (ProduceRequest.validateRecords raises
 /// InvalidRecordException for v3+ requests, and Kafka 4 accepts only Produce v3+), base offset
 /// not 0, control flag set, producer id without a base sequence, record count not matching the
-/// offset range (LogValidator.validateBatch / UnifiedLog.analyzeAndValidateRecords for client
-/// appends), and with a deep check any malformed record, offset deltas other than 0..n-1,
-/// records left over or missing.</item>
+/// offset range (LogValidator.validateBatch for client appends), and in the walk over the records
+/// any malformed record, or records left over or missing after the header's record count
+/// (DefaultRecordBatch's iterator: "Incorrect declared batch size").</item>
 /// </list>
+/// Offset deltas other than 0..n-1 are not an error: Kafka rebuilds such a compressed batch with
+/// consecutive offsets, and so does Gregor's log (for uncompressed ones too, so that every stored
+/// record sits at the offset the broker assigned it).
 /// Two choices where Kafka gives no ApiException: an unknown compression id (5-7) and records
 /// that fail to decompress are INVALID_RECORD. Kafka surfaces both as UNKNOWN_SERVER_ERROR; a
 /// retriable code such as CORRUPT_MESSAGE would make producers resend the same bad bytes.
-/// The common path (uncompressed, no deep check) allocates nothing unless it fails.
+/// The uncompressed path allocates nothing unless it fails.
 /// </summary>
 public static class RecordBatchValidator
 {
     public const short MinProduceVersionForZstd = 7;
 
+    /// <summary>The header checks, and with <paramref name="deepCheck"/> the walk over the records too (<see cref="ValidateClientBatch"/>).</summary>
     public static ErrorCode Validate(ReadOnlySpan<byte> batch, out string? errorMessage, bool deepCheck)
     {
+        if (!deepCheck)
+        {
+            return ValidateHeader(batch, out errorMessage);
+        }
+
+        return ValidateClientBatch(batch, out _, out errorMessage);
+    }
+
+    /// <summary>
+    /// Everything Kafka's LogValidator checks in a client batch: the header, then every record,
+    /// decompressing when needed (Kafka does the same, skipping only keys and values). On success
+    /// <paramref name="facts"/> holds what the log needs to store the batch correctly.
+    /// </summary>
+    public static ErrorCode ValidateClientBatch(ReadOnlySpan<byte> batch, out RecordBatchFacts facts, out string? errorMessage)
+    {
+        facts = default;
         var error = ValidateHeader(batch, out errorMessage);
-        if (error != ErrorCode.None || !deepCheck)
+        if (error != ErrorCode.None)
         {
             return error;
         }
 
-        return ValidateRecords(batch, out errorMessage);
+        var compression = RecordBatch.CompressionType(batch);
+        var section = batch[RecordBatch.HeaderSize..];
+        var baseTimestamp = RecordBatch.BaseTimestamp(batch);
+        var recordCount = RecordBatch.RecordCount(batch);
+
+        // As in Kafka's DefaultRecordBatch, every record of a LogAppendTime batch carries the header's max timestamp.
+        long? logAppendTime = RecordBatch.TimestampType(batch) == TimestampType.LogAppendTime ? RecordBatch.MaxTimestamp(batch) : null;
+        if (compression == CompressionType.None)
+        {
+            return WalkRecords(section, recordCount, baseTimestamp, logAppendTime, out facts, out errorMessage);
+        }
+
+        PooledBufferWriter decompressed;
+        try
+        {
+            decompressed = RecordReader.Decompress(compression, section);
+        }
+        catch (InvalidRecordException e)
+        {
+            errorMessage = e.Message;
+            return ErrorCode.InvalidRecord;
+        }
+
+        using (decompressed)
+        {
+            return WalkRecords(decompressed.WrittenSpan, recordCount, baseTimestamp, logAppendTime, out facts, out errorMessage);
+        }
     }
 
     /// <summary>
@@ -206,34 +269,14 @@ public static class RecordBatchValidator
         return ErrorCode.None;
     }
 
-    private static ErrorCode ValidateRecords(ReadOnlySpan<byte> batch, out string? errorMessage)
+    private static ErrorCode WalkRecords(ReadOnlySpan<byte> records, int recordCount, long baseTimestamp, long? logAppendTime, out RecordBatchFacts facts, out string? errorMessage)
     {
-        var compression = RecordBatch.CompressionType(batch);
-        var section = batch[RecordBatch.HeaderSize..];
-        if (compression == CompressionType.None)
-        {
-            return ValidateRecordsSection(section, RecordBatch.RecordCount(batch), out errorMessage);
-        }
-
-        PooledBufferWriter decompressed;
-        try
-        {
-            decompressed = RecordReader.Decompress(compression, section);
-        }
-        catch (InvalidRecordException e)
-        {
-            errorMessage = e.Message;
-            return ErrorCode.InvalidRecord;
-        }
-
-        using (decompressed)
-        {
-            return ValidateRecordsSection(decompressed.WrittenSpan, RecordBatch.RecordCount(batch), out errorMessage);
-        }
-    }
-
-    private static ErrorCode ValidateRecordsSection(ReadOnlySpan<byte> records, int recordCount, out string? errorMessage)
-    {
+        facts = default;
+        var maxTimestamp = RecordBatch.NoTimestamp;
+        var minTimestamp = long.MaxValue;
+        var withoutTimestamp = false;
+        var consecutive = true;
+        var withoutKey = false;
         var position = 0;
         for (var i = 0; i < recordCount; i++)
         {
@@ -249,11 +292,19 @@ public static class RecordBatchValidator
                 return ErrorCode.InvalidRecord;
             }
 
-            if (record.OffsetDelta != i)
+            var timestamp = logAppendTime ?? record.Timestamp(baseTimestamp);
+            maxTimestamp = Math.Max(maxTimestamp, timestamp);
+            if (timestamp == RecordBatch.NoTimestamp)
             {
-                errorMessage = $"Record {i} has offset delta {record.OffsetDelta}; a produced batch needs offset deltas 0..{recordCount - 1} in order.";
-                return ErrorCode.InvalidRecord;
+                withoutTimestamp = true;
             }
+            else
+            {
+                minTimestamp = Math.Min(minTimestamp, timestamp);
+            }
+
+            consecutive &= record.OffsetDelta == i;
+            withoutKey |= !record.HasKey;
         }
 
         if (position != records.Length)
@@ -262,6 +313,7 @@ public static class RecordBatchValidator
             return ErrorCode.InvalidRecord;
         }
 
+        facts = new RecordBatchFacts(maxTimestamp, minTimestamp, withoutTimestamp, consecutive, withoutKey);
         errorMessage = null;
         return ErrorCode.None;
     }

@@ -109,14 +109,23 @@ internal sealed class OffsetIndex : IndexFile
                 keep--;
             }
 
-            if (keep < _entries)
+            TruncateToEntries(keep);
+        }
+    }
+
+    /// <summary>Keeps the first <paramref name="entries"/> entries (undoing a failed append).</summary>
+    public void TruncateToEntries(int entries)
+    {
+        lock (Sync)
+        {
+            if (entries >= _entries)
             {
-                Span<byte> zero = stackalloc byte[Size];
-                zero.Clear();
-                RandomAccess.Write(Handle, zero, (long)keep * Size);
+                return;
             }
 
-            _entries = keep;
+            // Zeros are what a preallocated index holds after its last entry, so loading stops there.
+            RandomAccess.Write(Handle, new byte[(_entries - entries) * Size], (long)entries * Size);
+            Volatile.Write(ref _entries, entries);
         }
     }
 

@@ -77,7 +77,9 @@ internal sealed class TimeIndex : IndexFile
     {
         lock (Sync)
         {
-            if (_entries > 0 && timestamp <= _timestamps[_entries - 1])
+            // An empty index behaves as if its last entry were (-1, base offset), as Kafka's does: a
+            // segment whose batches carry no timestamp (-1) gets no entry instead of an offset of -1.
+            if (timestamp <= (_entries > 0 ? _timestamps[_entries - 1] : NoTimestamp))
             {
                 return;
             }
@@ -121,14 +123,23 @@ internal sealed class TimeIndex : IndexFile
                 keep--;
             }
 
-            if (keep < _entries)
+            TruncateToEntries(keep);
+        }
+    }
+
+    /// <summary>Keeps the first <paramref name="entries"/> entries (undoing a failed append).</summary>
+    public void TruncateToEntries(int entries)
+    {
+        lock (Sync)
+        {
+            if (entries >= _entries)
             {
-                Span<byte> zero = stackalloc byte[Size];
-                zero.Clear();
-                RandomAccess.Write(Handle, zero, (long)keep * Size);
+                return;
             }
 
-            _entries = keep;
+            // Zeros are what a preallocated index holds after its last entry, so loading stops there.
+            RandomAccess.Write(Handle, new byte[(_entries - entries) * Size], (long)entries * Size);
+            Volatile.Write(ref _entries, entries);
         }
     }
 

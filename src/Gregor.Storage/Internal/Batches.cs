@@ -36,22 +36,12 @@ internal static class Batches
     public static bool TryReadNext(ReadOnlySpan<byte> data, ref int position, out int batchStart, out int batchSize) =>
         RecordBatchReader.TryReadNext(data, ref position, out batchStart, out batchSize);
 
-    /// <summary>Produce-path checks (client appends: base offset 0, no control batches).</summary>
-    public static ErrorCode Validate(ReadOnlySpan<byte> batch, out string? errorMessage, bool deepCheck) =>
-        RecordBatchValidator.Validate(batch, out errorMessage, deepCheck);
+    /// <summary>Kafka's LogValidator checks for a client batch: the header, then every record (decompressing when needed).</summary>
+    public static ErrorCode ValidateClientBatch(ReadOnlySpan<byte> batch, out RecordBatchFacts facts, out string? errorMessage) =>
+        RecordBatchValidator.ValidateClientBatch(batch, out facts, out errorMessage);
 
-    /// <summary>Compacted topics need a key on every record (decompresses when needed).</summary>
-    public static bool HasRecordWithoutKey(ReadOnlySpan<byte> batch)
-    {
-        try
-        {
-            return RecordBatchValidator.HasRecordWithoutKey(batch);
-        }
-        catch (InvalidRecordException)
-        {
-            return true;
-        }
-    }
+    /// <summary>Corrects the header's max timestamp and timestamp type, recomputing the CRC only when they were wrong.</summary>
+    public static bool UpdateMaxTimestamp(Span<byte> b, TimestampType type, long maxTimestamp) => RecordBatch.UpdateMaxTimestamp(b, type, maxTimestamp);
 
     /// <summary>Integrity on recovery and replication: length, magic and CRC; a failure marks a torn tail.</summary>
     public static bool IsIntact(ReadOnlySpan<byte> batch) => RecordBatch.IsValid(batch);

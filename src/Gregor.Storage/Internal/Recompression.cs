@@ -6,7 +6,8 @@ namespace Gregor.Storage.Internal;
 /// <summary>
 /// A topic's <c>compression.type</c> other than <c>producer</c>: client batches in another codec
 /// are re-encoded on the way in (Kafka's LogValidator does the same), keeping every record, their
-/// offset deltas, timestamps and headers, and the batch's producer fields.
+/// timestamps and headers, and the batch's producer fields; offset deltas become 0..n-1. Batches
+/// whose offset deltas are not consecutive are rebuilt the same way in their own codec.
 /// </summary>
 internal static class Recompression
 {
@@ -37,15 +38,22 @@ internal static class Recompression
         return false;
     }
 
-    /// <summary>Every batch of <paramref name="data"/> in <paramref name="target"/> (already whole, validated batches).</summary>
-    public static byte[] Recompress(ReadOnlySpan<byte> data, CompressionType target)
+    /// <summary>
+    /// Every batch of <paramref name="data"/> (already whole, validated batches) rebuilt in
+    /// <paramref name="target"/>, or in its own codec when null, with offset deltas 0..n-1 (Kafka's
+    /// buildRecordsAndAssignOffsets). Control batches and batches already in the target codec with
+    /// consecutive offset deltas are copied as they are.
+    /// </summary>
+    public static byte[] Recompress(ReadOnlySpan<byte> data, CompressionType? target)
     {
         var output = new ArrayBufferWriter<byte>(data.Length + 256);
         var position = 0;
         while (Batches.TryReadNext(data, ref position, out var start, out var size))
         {
             var batch = data.Slice(start, size);
-            if (Batches.IsControl(batch) || RecordBatch.CompressionType(batch) == target || Batches.RecordCount(batch) == 0)
+            var codec = target ?? RecordBatch.CompressionType(batch);
+            if (Batches.IsControl(batch) || Batches.RecordCount(batch) == 0
+                || RecordBatch.CompressionType(batch) == codec && OffsetDeltasConsecutive(batch))
             {
                 output.Write(batch);
                 continue;
@@ -61,9 +69,10 @@ internal static class Recompression
                 IsTransactional = RecordBatch.IsTransactional(batch),
                 TimestampType = RecordBatch.TimestampType(batch),
                 LogAppendTime = Batches.IsLogAppendTime(batch) ? Batches.MaxTimestamp(batch) : null,
-                CompressionType = target,
+                CompressionType = codec,
             };
             using var reader = new RecordReader(batch);
+            var offsetDelta = 0;
             while (reader.TryReadNext(out var record))
             {
                 List<RecordHeaderData>? headers = null;
@@ -76,7 +85,7 @@ internal static class Recompression
                     }
                 }
 
-                builder.AppendWithOffsetDelta(record.OffsetDelta, record.Timestamp(reader.BaseTimestamp),
+                builder.AppendWithOffsetDelta(offsetDelta++, record.Timestamp(reader.BaseTimestamp),
                     record.HasKey ? record.Key.ToArray() : null, record.HasValue ? record.Value.ToArray() : null, headers);
             }
 
@@ -84,5 +93,20 @@ internal static class Recompression
         }
 
         return output.WrittenSpan.ToArray();
+    }
+
+    private static bool OffsetDeltasConsecutive(ReadOnlySpan<byte> batch)
+    {
+        using var reader = new RecordReader(batch);
+        var expected = 0;
+        while (reader.TryReadNext(out var record))
+        {
+            if (record.OffsetDelta != expected++)
+            {
+                return false;
+            }
+        }
+
+        return true;
     }
 }

@@ -104,7 +104,7 @@ public class RecordBatchValidatorTests
     [Theory]
     [InlineData(CompressionType.None)]
     [InlineData(CompressionType.Zstd)]
-    public void Bad_offset_deltas_are_invalid_record_on_a_deep_check(CompressionType compression)
+    public void Offset_deltas_are_checked_by_count_and_reported_when_out_of_order(CompressionType compression)
     {
         var builder = new RecordBatchBuilder { CompressionType = compression };
         builder.AppendWithOffsetDelta(0, 10, null, [1]);
@@ -113,21 +113,26 @@ public class RecordBatchValidatorTests
         var batch = builder.Build();
 
         // The header alone is consistent only if count == lastOffsetDelta + 1, so patch the count
-        // to 4 to get past the shallow check, leaving the gap for the deep one.
+        // to 4 to get past the shallow check: the walk then finds three records, not four.
         BinaryPrimitives.WriteInt32BigEndian(batch.AsSpan(RecordBatch.RecordCountOffset), 4);
         RecordBatch.RewriteCrc(batch);
         Assert.Equal(ErrorCode.None, RecordBatchValidator.Validate(batch, out _, deepCheck: false));
         Assert.Equal(ErrorCode.InvalidRecord, RecordBatchValidator.Validate(batch, out var message, deepCheck: true));
-        Assert.Contains("offset delta 2", message, StringComparison.Ordinal);
+        Assert.Contains("premature EOF", message, StringComparison.Ordinal);
 
+        // Kafka accepts a batch whose deltas are out of order (and rebuilds it): the walk says so.
         var swapped = new RecordBatchBuilder { CompressionType = compression };
         swapped.AppendWithOffsetDelta(1, 10, null, [1]);
-        swapped.AppendWithOffsetDelta(0, 10, null, [2]);
+        swapped.AppendWithOffsetDelta(0, 12, null, [2]);
         var batch2 = swapped.Build();
         BinaryPrimitives.WriteInt32BigEndian(batch2.AsSpan(RecordBatch.LastOffsetDeltaOffset), 1);
         RecordBatch.RewriteCrc(batch2);
-        Assert.Equal(ErrorCode.InvalidRecord, RecordBatchValidator.Validate(batch2, out message, deepCheck: true));
-        Assert.Contains("Record 0 has offset delta 1", message, StringComparison.Ordinal);
+        Assert.Equal(ErrorCode.None, RecordBatchValidator.ValidateClientBatch(batch2, out var facts, out _));
+        Assert.False(facts.OffsetDeltasConsecutive);
+        Assert.True(facts.HasRecordWithoutKey);
+        Assert.Equal((12L, 10L), (facts.MaxTimestamp, facts.MinTimestamp));
+        Assert.Equal(ErrorCode.None, RecordBatchValidator.ValidateClientBatch(ProducedBatch(compression), out facts, out _));
+        Assert.True(facts.OffsetDeltasConsecutive);
     }
 
     [Fact]
