@@ -236,7 +236,8 @@ public sealed class BrokerServer : IAsyncDisposable
                 leaderOf: RemoteTxnMarkerChannel.LeaderFrom(metadata),
                 transactionalIdExpirationMs: config.GetInt("transactional.id.expiration.ms"),
                 removeExpiredTransactionalIdsIntervalMs: config.GetInt("transaction.remove.expired.transaction.cleanup.interval.ms"),
-                clusterNodeId: clustered ? config.NodeId : -1);
+                clusterNodeId: clustered ? config.NodeId : -1,
+                partitionExists: (topic, partition) => metadata.TryGetTopic(topic, out var t) && partition >= 0 && partition < t.Partitions.Count);
             if (clustered)
             {
                 // The coordinator follows the leadership of __transaction_state's partitions.

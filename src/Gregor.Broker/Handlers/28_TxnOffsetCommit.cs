@@ -1,11 +1,14 @@
 // TxnOffsetCommit v0-5: the group coordinator writes the offsets to the group's __consumer_offsets
 // partition as a transactional batch of the producer and keeps them pending until the
 // transaction's marker arrives there (commit materialises, abort drops them), so they survive a
-// restart. The transaction is checked first (producer current, group added by AddOffsetsToTxn);
-// v5 (KIP-890 part 2) adds the group's partition to the transaction itself, as the broker's
-// AddPartitionsToTxn would (a local call while this node coordinates the transactional id).
+// restart. The transaction is checked first with its coordinator (producer current, group added by
+// AddOffsetsToTxn), as Kafka 4.0's group coordinator verifies a transactional write: a local call
+// while this node coordinates the transactional id, else AddPartitionsToTxn v5 (verify only) to
+// the broker that does. v5 (KIP-890 part 2) has the coordinator add the group's partition to the
+// transaction itself instead.
 // From v3 the consumer's generation, member and instance id are checked against the group
 // (KIP-447), fencing zombie consumers. PRODUCER_FENCED is sent as INVALID_PRODUCER_EPOCH before v2.
+using Gregor.Broker.Metadata;
 using Gregor.Coordinator;
 using Gregor.Protocol;
 using Gregor.Protocol.Messages;
@@ -51,10 +54,7 @@ public sealed class TxnOffsetCommitHandler : ApiHandler<TxnOffsetCommitRequest>
         var error = string.IsNullOrEmpty(request.GroupId) ? ErrorCode.InvalidGroupId : ErrorCode.None;
         if (error == ErrorCode.None)
         {
-            var offsetsPartition = _broker.Groups.Coordinator.PartitionFor(request.GroupId);
-            error = version >= 5
-                ? _broker.Transactions.AddOffsets(request.TransactionalId, request.ProducerId, request.ProducerEpoch, offsetsPartition)
-                : _broker.Transactions.VerifyOffsetsPartition(request.TransactionalId, request.ProducerId, request.ProducerEpoch, offsetsPartition);
+            error = await CheckTransactionAsync(request, version, _broker.Groups.Coordinator.PartitionFor(request.GroupId), cancellationToken).ConfigureAwait(false);
         }
 
         if (error == ErrorCode.None && topics.Count > 0)
@@ -89,5 +89,29 @@ public sealed class TxnOffsetCommitHandler : ApiHandler<TxnOffsetCommitRequest>
         }
 
         return response;
+    }
+
+    private async ValueTask<ErrorCode> CheckTransactionAsync(TxnOffsetCommitRequest request, short version, int offsetsPartition, CancellationToken cancellationToken)
+    {
+        var transactions = _broker.Transactions;
+        if (_broker.TransactionVerifier is not { } remote || transactions.Coordinates(request.TransactionalId))
+        {
+            return version >= 5
+                ? transactions.AddOffsets(request.TransactionalId, request.ProducerId, request.ProducerEpoch, offsetsPartition)
+                : transactions.VerifyOffsetsPartition(request.TransactionalId, request.ProducerId, request.ProducerEpoch, offsetsPartition);
+        }
+
+        // The transactional id is coordinated by another broker (the usual case on a cluster).
+        var verdicts = await remote.VerifyAsync(request.TransactionalId, request.ProducerId, request.ProducerEpoch,
+            [(TopicNames.GroupMetadataTopicName, offsetsPartition)], cancellationToken, verifyOnly: version < 5).ConfigureAwait(false);
+        return verdicts.Values.Single() switch
+        {
+            // The group is not in the transaction (AddOffsetsToTxn was not called).
+            ErrorCode.TransactionAbortable => ErrorCode.InvalidTxnState,
+
+            // The coordinator could not be asked: the client finds the group coordinator again and retries.
+            ErrorCode.NotEnoughReplicas => ErrorCode.CoordinatorNotAvailable,
+            var other => other,
+        };
     }
 }

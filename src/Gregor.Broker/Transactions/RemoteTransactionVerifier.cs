@@ -9,7 +9,9 @@ namespace Gregor.Broker.Transactions;
 /// KIP-890 part 1 for a transactional id coordinated by another broker: the partition leader asks
 /// that coordinator, with the batched broker form of AddPartitionsToTxn (v4+, verify only),
 /// whether the producer's ongoing transaction holds the partitions before appending the first
-/// transactional batch of the transaction there.
+/// transactional batch of the transaction there. The group coordinator asks the same for
+/// TxnOffsetCommit's <c>__consumer_offsets</c> partition, and from TxnOffsetCommit v5 (KIP-890
+/// part 2) has the coordinator add it (<c>verifyOnly</c> false) instead.
 /// </summary>
 public sealed class RemoteTransactionVerifier
 {
@@ -34,7 +36,8 @@ public sealed class RemoteTransactionVerifier
     /// NOT_ENOUGH_REPLICAS for every partition, the retriable error Kafka's leaders return then.
     /// </summary>
     public async Task<Dictionary<(string Topic, int Partition), ErrorCode>> VerifyAsync(
-        string transactionalId, long producerId, short producerEpoch, IReadOnlyList<(string Topic, int Partition)> partitions, CancellationToken cancellationToken)
+        string transactionalId, long producerId, short producerEpoch, IReadOnlyList<(string Topic, int Partition)> partitions, CancellationToken cancellationToken,
+        bool verifyOnly = true)
     {
         var verdicts = partitions.ToDictionary(p => p, _ => ErrorCode.NotEnoughReplicas);
         var partitionCount = _metadata.TryGetTopic(TopicNames.TransactionStateTopicName, out var state) && state.Partitions.Count > 0
@@ -56,7 +59,7 @@ public sealed class RemoteTransactionVerifier
                     TransactionalId = transactionalId,
                     ProducerId = producerId,
                     ProducerEpoch = producerEpoch,
-                    VerifyOnly = true,
+                    VerifyOnly = verifyOnly,
                     Topics = partitions.GroupBy(p => p.Topic, StringComparer.Ordinal)
                         .Select(g => new AddPartitionsToTxnRequest.AddPartitionsToTxnTopic { Name = g.Key, Partitions = g.Select(p => p.Partition).ToList() })
                         .ToList(),

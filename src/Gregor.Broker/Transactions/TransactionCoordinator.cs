@@ -86,6 +86,7 @@ public sealed class TransactionCoordinator : IDisposable
     private readonly ITransactionStateLog? _stateLog;
     private readonly ITxnMarkerChannel _markerChannel;
     private readonly Func<string, int, int> _leaderOf;
+    private readonly Func<string, int, bool> _partitionExists;
     private readonly int _clusterNodeId;
     private bool _disposed;
 
@@ -94,11 +95,15 @@ public sealed class TransactionCoordinator : IDisposable
 
     /// <param name="markerChannel">Where markers are written; by default appended locally.</param>
     /// <param name="leaderOf">The leader of a partition (node id), to send each node its markers; by default this node (-1).</param>
+    /// <param name="partitionExists">
+    /// Whether a partition exists in the cluster (AddPartitionsToTxn accepts any partition the cluster
+    /// metadata knows, wherever its leader is, as Kafka does); by default a live local replica.
+    /// </param>
     public TransactionCoordinator(ProducerIdManager producerIds, ReplicaManager replicaManager, TimeProvider time, ILogger logger,
         int transactionMaxTimeoutMs = 900_000, int abortTimedOutTransactionsIntervalMs = 10_000, ITransactionStateLog? stateLog = null,
         ITxnMarkerChannel? markerChannel = null, Func<string, int, int>? leaderOf = null,
         long transactionalIdExpirationMs = 604_800_000, long removeExpiredTransactionalIdsIntervalMs = 3_600_000,
-        int clusterNodeId = -1)
+        int clusterNodeId = -1, Func<string, int, bool>? partitionExists = null)
     {
         _clusterNodeId = clusterNodeId;
         TransactionalIdExpirationMs = transactionalIdExpirationMs;
@@ -106,6 +111,7 @@ public sealed class TransactionCoordinator : IDisposable
         _replicaManager = replicaManager;
         _markerChannel = markerChannel ?? new LocalTxnMarkerChannel(replicaManager);
         _leaderOf = leaderOf ?? ((_, _) => -1);
+        _partitionExists = partitionExists ?? ((topic, partition) => replicaManager.GetPartition(topic, partition) is { IsDeleted: false });
         _time = time;
         _logger = logger;
         _stateLog = stateLog;
@@ -466,7 +472,7 @@ public sealed class TransactionCoordinator : IDisposable
                 return ErrorCode.None;
             }
 
-            var unknown = partitions.Where(tp => _replicaManager.GetPartition(tp.Topic, tp.Partition) is not { IsDeleted: false }).ToHashSet();
+            var unknown = partitions.Where(tp => !_partitionExists(tp.Topic, tp.Partition)).ToHashSet();
             if (unknown.Count > 0)
             {
                 foreach (var tp in partitions)
@@ -519,9 +525,8 @@ public sealed class TransactionCoordinator : IDisposable
 
     /// <summary>
     /// TxnOffsetCommit's check with the transaction (KIP-890's verification, a local call while this
-    /// node is the coordinator): the producer is current and its ongoing transaction holds the
-    /// group's <c>__consumer_offsets</c> partition. An id this coordinator does not know is left to
-    /// the producer state of the partition (its coordinator is another broker).
+    /// node is the coordinator; other brokers ask it with AddPartitionsToTxn v5): the producer is
+    /// current and its ongoing transaction holds the group's <c>__consumer_offsets</c> partition.
     /// </summary>
     public ErrorCode VerifyOffsetsPartition(string transactionalId, long producerId, short producerEpoch, int offsetsPartition)
     {
@@ -603,6 +608,9 @@ public sealed class TransactionCoordinator : IDisposable
                 case TransactionState.Ongoing:
                     CompleteLocked(txn, commit);
                     break;
+                case TransactionState.Empty:
+                    // Nothing was added since InitProducerId: Kafka refuses to end a transaction that never began.
+                    return (ErrorCode.InvalidTxnState, -1, -1);
                 case TransactionState.CompleteCommit when !commit:
                 case TransactionState.CompleteAbort when commit:
                     return (ErrorCode.InvalidTxnState, -1, -1);
