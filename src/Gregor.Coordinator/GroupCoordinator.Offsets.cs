@@ -19,6 +19,12 @@ public sealed partial class GroupCoordinator
                 return new OffsetCommitResult([.. AllPartitions(input, error)]);
             }
 
+            if (group is null)
+            {
+                group = new ClassicGroup(input.GroupId, PartitionFor(input.GroupId)) { CurrentStateTimestamp = NowMs };
+                _groups[input.GroupId] = group;
+            }
+
             var now = NowMs;
 
             // OffsetCommit v2-v4 carried a retention time; a positive one still sets an expire timestamp.
@@ -80,30 +86,29 @@ public sealed partial class GroupCoordinator
     {
         lock (_lock)
         {
-            if (!string.IsNullOrEmpty(groupId) && CheckCoordinator(groupId, out _) == ErrorCode.None && !_groups.ContainsKey(groupId))
-            {
-                // No group yet: only a commit from outside any generation may create it (at the marker).
-                return generationIdOrMemberEpoch >= 0 || memberId.Length > 0 || groupInstanceId is not null
-                    ? ErrorCode.IllegalGeneration
-                    : ErrorCode.None;
-            }
-
             var input = new OffsetCommitInput(groupId, generationIdOrMemberEpoch, memberId, groupInstanceId, -1, []);
-            var error = ValidateOffsetCommit(input, out _);
-
-            // Kafka lets a transaction's offsets through while the group completes a rebalance: they
-            // only land if the transaction commits, and the generation check already fenced zombies.
-            return error == ErrorCode.RebalanceInProgress ? ErrorCode.None : error;
+            // A missing group is created at the marker, not now.
+            return ValidateOffsetCommit(input, out _, txnOffsetCommit: true);
         }
     }
 
     private static IEnumerable<TopicPartitionError> AllPartitions(OffsetCommitInput input, ErrorCode error) =>
         input.Topics.SelectMany(t => t.Partitions.Select(p => new TopicPartitionError(t.Name, p.Partition, error)));
 
-    private ErrorCode ValidateOffsetCommit(OffsetCommitInput input, out Group? group)
+    /// <summary>
+    /// Kafka's offset commit validation (its OffsetMetadataManager and the groups' own checks). A
+    /// generation (member epoch) below zero marks a commit from outside group management: it is
+    /// accepted when the group is empty or missing (<paramref name="group"/> is then null and the
+    /// commit creates a simple group).
+    /// Otherwise the member and its generation must match. <paramref name="txnOffsetCommit"/> is
+    /// TxnOffsetCommit's variant: its v0–v2 carry no member, so a commit naming none is accepted
+    /// whatever the group's members, and a rebalance in progress does not stop it (the offsets only
+    /// land if the transaction commits).
+    /// </summary>
+    private ErrorCode ValidateOffsetCommit(OffsetCommitInput input, out Group? group, bool txnOffsetCommit = false)
     {
         group = null;
-        var error = CheckCoordinator(input.GroupId, out var partition);
+        var error = CheckCoordinator(input.GroupId, out _);
         if (error != ErrorCode.None)
         {
             return error;
@@ -121,17 +126,20 @@ public sealed partial class GroupCoordinator
             return group is ClassicGroup { State: ClassicGroupState.Dead } ? ErrorCode.CoordinatorNotAvailable : ErrorCode.None;
         }
 
+        var generation = input.GenerationIdOrMemberEpoch;
+        var namesMember = generation >= 0 || input.MemberId.Length > 0 || input.GroupInstanceId is not null;
         if (!_groups.TryGetValue(input.GroupId, out group))
         {
-            if (input.GenerationIdOrMemberEpoch >= 0 || input.MemberId.Length > 0 || input.GroupInstanceId is not null)
+            if (generation >= 0)
             {
-                // A member of a generation commits to a group that does not exist (any more).
-                return ErrorCode.IllegalGeneration;
+                // A member of a generation commits to a group that does not exist (any more):
+                // GROUP_ID_NOT_FOUND from OffsetCommit v9, ILLEGAL_GENERATION before and for TxnOffsetCommit.
+                return !txnOffsetCommit && input.ApiVersion >= 9 ? ErrorCode.GroupIdNotFound : ErrorCode.IllegalGeneration;
             }
 
-            // A commit from outside any group protocol (manual assignment, admin tools) creates a simple, empty group.
-            group = new ClassicGroup(input.GroupId, partition) { CurrentStateTimestamp = NowMs };
-            _groups[input.GroupId] = group;
+            // A commit from outside any group protocol (manual assignment, admin tools, a KIP-848
+            // client that only assigns) is accepted whatever member id it names; the caller
+            // creates the simple, empty group (group stays null).
             return ErrorCode.None;
         }
 
@@ -143,29 +151,42 @@ public sealed partial class GroupCoordinator
                     return ErrorCode.CoordinatorNotAvailable;
                 }
 
-                if (input.GenerationIdOrMemberEpoch < 0 && input.MemberId.Length == 0 && input.GroupInstanceId is null)
+                if (generation < 0 && classic.State == ClassicGroupState.Empty)
                 {
-                    return classic.State == ClassicGroupState.Empty ? ErrorCode.None : ErrorCode.UnknownMemberId;
+                    return ErrorCode.None;
                 }
 
-                var memberError = ValidateMember(classic, input.MemberId, input.GroupInstanceId);
-                if (memberError != ErrorCode.None)
+                if (namesMember)
                 {
-                    return memberError;
-                }
+                    var memberError = ValidateMember(classic, input.MemberId, input.GroupInstanceId);
+                    if (memberError != ErrorCode.None)
+                    {
+                        return memberError;
+                    }
 
-                if (input.GenerationIdOrMemberEpoch != classic.GenerationId)
+                    if (generation != classic.GenerationId)
+                    {
+                        return ErrorCode.IllegalGeneration;
+                    }
+                }
+                else if (!txnOffsetCommit)
                 {
-                    return ErrorCode.IllegalGeneration;
+                    // Not using group management while the group has members.
+                    return ErrorCode.UnknownMemberId;
                 }
 
                 // The member has not received its new assignment yet; committing now could overwrite the new owner's progress.
-                return classic.State == ClassicGroupState.CompletingRebalance ? ErrorCode.RebalanceInProgress : ErrorCode.None;
+                return !txnOffsetCommit && classic.State == ClassicGroupState.CompletingRebalance ? ErrorCode.RebalanceInProgress : ErrorCode.None;
 
             case ConsumerGroup consumer:
-                if (input.GenerationIdOrMemberEpoch < 0 && input.MemberId.Length == 0)
+                if (generation < 0 && consumer.IsEmpty)
                 {
-                    return consumer.IsEmpty ? ErrorCode.None : ErrorCode.UnknownMemberId;
+                    return ErrorCode.None;
+                }
+
+                if (txnOffsetCommit && !namesMember)
+                {
+                    return ErrorCode.None;
                 }
 
                 if (!consumer.Members.TryGetValue(input.MemberId, out var member))
@@ -173,7 +194,7 @@ public sealed partial class GroupCoordinator
                     return ErrorCode.UnknownMemberId;
                 }
 
-                if (input.GenerationIdOrMemberEpoch != member.MemberEpoch)
+                if (generation != member.MemberEpoch)
                 {
                     // OffsetCommit v9+ speaks member epochs (KIP-848); older versions only know generations.
                     return input.ApiVersion >= 9 ? ErrorCode.StaleMemberEpoch : ErrorCode.IllegalGeneration;
