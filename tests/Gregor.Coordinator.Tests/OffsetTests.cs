@@ -40,7 +40,9 @@ public sealed class OffsetTests
         Assert.Equal(ErrorCode.IllegalGeneration, Done(h.Coordinator.CommitOffsetsAsync(Commit("g", 1, a, ("topic-a", 0, 1)))).Partitions[0].Error);
         Assert.Equal(ErrorCode.UnknownMemberId, Done(h.Coordinator.CommitOffsetsAsync(Commit("g", 2, "ghost", ("topic-a", 0, 1)))).Partitions[0].Error);
         Assert.Equal(ErrorCode.UnknownMemberId, Done(h.Coordinator.CommitOffsetsAsync(Commit("g", -1, string.Empty, ("topic-a", 0, 1)))).Partitions[0].Error);
-        Assert.Equal(ErrorCode.IllegalGeneration, Done(h.Coordinator.CommitOffsetsAsync(Commit("no-group", 3, "x", ("topic-a", 0, 1)))).Partitions[0].Error);
+        // A generation on a missing group: GROUP_ID_NOT_FOUND from OffsetCommit v9, ILLEGAL_GENERATION before.
+        Assert.Equal(ErrorCode.GroupIdNotFound, Done(h.Coordinator.CommitOffsetsAsync(Commit("no-group", 3, "x", ("topic-a", 0, 1)))).Partitions[0].Error);
+        Assert.Equal(ErrorCode.IllegalGeneration, Done(h.Coordinator.CommitOffsetsAsync(Commit("no-group", 3, "x", ("topic-a", 0, 1)) with { ApiVersion = 8 })).Partitions[0].Error);
 
         // During CompletingRebalance a member may not commit: its partitions may be moving.
         var aJoin = h.Coordinator.JoinGroupAsync(Join("g", a));
