@@ -46,7 +46,7 @@ public sealed class DeleteRecordsHandler : ApiHandler<DeleteRecordsRequest>
         var partition = _broker.ReplicaManager.GetPartition(topic, partitionIndex);
         if (partition is null || partition.IsDeleted)
         {
-            return (ErrorCode.UnknownTopicOrPartition, -1);
+            return (partition is null ? _broker.ReplicaManager.NoReplicaError(topic, partitionIndex) : ErrorCode.UnknownTopicOrPartition, -1);
         }
 
         if (!partition.IsLeader)

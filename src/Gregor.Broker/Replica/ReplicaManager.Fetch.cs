@@ -132,7 +132,7 @@ public sealed partial class ReplicaManager
             var partition = GetPartition(request.Topic, request.Partition);
             if (partition is null)
             {
-                result.ErrorCode = ErrorCode.UnknownTopicOrPartition;
+                result.ErrorCode = NoReplicaError(request.Topic, request.Partition);
                 anyError = true;
                 continue;
             }

@@ -33,7 +33,7 @@ public sealed partial class ReplicaManager
         var partition = GetPartition(topic, partitionIndex);
         if (partition is null)
         {
-            return ListOffsetsPartitionResult.Error(ErrorCode.UnknownTopicOrPartition);
+            return ListOffsetsPartitionResult.Error(NoReplicaError(topic, partitionIndex));
         }
 
         var epochError = replicaId == DebuggingReplicaId ? partition.CheckEpochOnly(currentLeaderEpoch) : partition.CheckLeaderEpoch(currentLeaderEpoch);

@@ -21,7 +21,7 @@ public sealed partial class ReplicaManager
         var partition = GetPartition(topic, partitionIndex);
         if (partition is null || partition.IsDeleted)
         {
-            return EpochEndOffsetResult.Error(ErrorCode.UnknownTopicOrPartition);
+            return EpochEndOffsetResult.Error(partition is null ? NoReplicaError(topic, partitionIndex) : ErrorCode.UnknownTopicOrPartition);
         }
 
         var epochError = partition.CheckLeaderEpoch(currentLeaderEpoch);

@@ -32,7 +32,7 @@ public sealed partial class ReplicaManager
         var partition = GetPartition(topic, partitionIndex);
         if (partition is null)
         {
-            return ProducePartitionResult.Error(ErrorCode.UnknownTopicOrPartition);
+            return ProducePartitionResult.Error(NoReplicaError(topic, partitionIndex));
         }
 
         if (!partition.IsLeader)

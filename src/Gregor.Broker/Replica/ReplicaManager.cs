@@ -59,6 +59,17 @@ public sealed partial class ReplicaManager : IDisposable
         StartReplication(settings);
     }
 
+    /// <summary>
+    /// The error for a partition this broker holds no replica of, as Kafka's ReplicaManager answers
+    /// it: NOT_LEADER_OR_FOLLOWER when the cluster metadata knows the partition (the client's
+    /// metadata is stale and it should refresh and go to the leader), UNKNOWN_TOPIC_OR_PARTITION
+    /// when nobody does.
+    /// </summary>
+    public ErrorCode NoReplicaError(string topic, int partitionIndex) =>
+        Replication?.Metadata is { } metadata && metadata.TryGetTopic(topic, out var t) && partitionIndex >= 0 && partitionIndex < t.Partitions.Count
+            ? ErrorCode.NotLeaderOrFollower
+            : ErrorCode.UnknownTopicOrPartition;
+
     public Partition? GetPartition(string topic, int partitionIndex) =>
         _partitions.TryGetValue((topic, partitionIndex), out var partition) ? partition : null;
 
