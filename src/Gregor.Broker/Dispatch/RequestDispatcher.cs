@@ -78,6 +78,15 @@ public sealed class RequestDispatcher : IRequestDispatcher
         catch (Exception e) when (e is not InvalidRequestException and not OperationCanceledException)
         {
             BrokerLog.HandlerFailed(_logger, e, handler.ApiKey.ToString(), apiVersion, correlationId, header.ClientId);
+
+            // An internal failure is the client's error code, not a closed connection, wherever
+            // the response can carry one for the whole request (Kafka's getErrorResponse).
+            var error = e is KafkaApiException api ? api.Error : ErrorCode.UnknownServerError;
+            if (ErrorResponses.TryCreate(handler.ApiKey, apiVersion, error) is { } errorResponse)
+            {
+                return Serialize(errorResponse, handler.ApiKey, apiVersion, correlationId);
+            }
+
             throw new InvalidRequestException($"Failed to handle {handler.ApiKey} v{apiVersion}: {e.Message}", e);
         }
         finally

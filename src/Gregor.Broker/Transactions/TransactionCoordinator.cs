@@ -209,7 +209,7 @@ public sealed class TransactionCoordinator : IDisposable
                 }
             }
         }
-        catch (Exception e) when (e is IOException or InvalidOperationException or ObjectDisposedException)
+        catch (Exception e) when (e is IOException or KafkaApiException or InvalidOperationException or ObjectDisposedException)
         {
             BrokerLog.TxnAbortFailed(_logger, e);
         }
@@ -721,7 +721,7 @@ public sealed class TransactionCoordinator : IDisposable
                         txn.PendingMarkers = still;
                     }
                 }
-                catch (Exception e) when (e is IOException or InvalidOperationException or ObjectDisposedException)
+                catch (Exception e) when (e is IOException or KafkaApiException or InvalidOperationException or ObjectDisposedException)
                 {
                     BrokerLog.TxnAbortFailed(_logger, e);
                 }
@@ -754,7 +754,7 @@ public sealed class TransactionCoordinator : IDisposable
                 return aborted;
             }
         }
-        catch (Exception e) when (e is IOException or ObjectDisposedException or InvalidOperationException)
+        catch (Exception e) when (e is IOException or KafkaApiException or ObjectDisposedException or InvalidOperationException)
         {
             // A timer callback must not take the broker down (DESIGN.md decision 10).
             BrokerLog.TxnAbortFailed(_logger, e);
@@ -788,7 +788,7 @@ public sealed class TransactionCoordinator : IDisposable
                 return expired.Count;
             }
         }
-        catch (Exception e) when (e is IOException or ObjectDisposedException or InvalidOperationException)
+        catch (Exception e) when (e is IOException or KafkaApiException or ObjectDisposedException or InvalidOperationException)
         {
             // A timer callback must not take the broker down (DESIGN.md decision 10).
             BrokerLog.TxnAbortFailed(_logger, e);

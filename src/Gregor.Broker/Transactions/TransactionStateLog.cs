@@ -74,7 +74,8 @@ public sealed class ReplicaTransactionStateLog : ITransactionStateLog
         var result = _replicaManager.AppendRecords(TopicNames.TransactionStateTopicName, partition, builder.Build(), -1);
         if (result.ErrorCode != ErrorCode.None)
         {
-            throw new IOException($"Appending to {TopicNames.TransactionStateTopicName}-{partition} failed: {result.ErrorCode} {result.ErrorMessage}");
+            throw new KafkaApiException(CoordinatorError(result.ErrorCode),
+                $"Appending to {TopicNames.TransactionStateTopicName}-{partition} failed: {result.ErrorCode} {result.ErrorMessage}");
         }
 
         // Kafka writes the transaction log with acks=all: a Prepare record must be on the ISR
@@ -84,9 +85,24 @@ public sealed class ReplicaTransactionStateLog : ITransactionStateLog
             .GetAwaiter().GetResult();
         if (acks != ErrorCode.None)
         {
-            throw new IOException($"Replicating {TopicNames.TransactionStateTopicName}-{partition} up to offset {result.LastOffset} failed: {acks}");
+            throw new KafkaApiException(CoordinatorError(acks),
+                $"Replicating {TopicNames.TransactionStateTopicName}-{partition} up to offset {result.LastOffset} failed: {acks}");
         }
     }
+
+    /// <summary>
+    /// What a client is told when the transaction log cannot take a write, as Kafka's
+    /// TransactionStateManager maps it: the partition is missing or short of replicas →
+    /// COORDINATOR_NOT_AVAILABLE; this broker no longer leads it → NOT_COORDINATOR (both make the
+    /// client find the coordinator again and retry); anything else → UNKNOWN_SERVER_ERROR.
+    /// </summary>
+    public static ErrorCode CoordinatorError(ErrorCode appendError) => appendError switch
+    {
+        ErrorCode.UnknownTopicOrPartition or ErrorCode.NotEnoughReplicas or ErrorCode.NotEnoughReplicasAfterAppend
+            or ErrorCode.RequestTimedOut => ErrorCode.CoordinatorNotAvailable,
+        ErrorCode.NotLeaderOrFollower or ErrorCode.KafkaStorageError or ErrorCode.FencedLeaderEpoch => ErrorCode.NotCoordinator,
+        _ => ErrorCode.UnknownServerError,
+    };
 
     public int? PartitionOf(string transactionalId) =>
         _metadata.TryGetTopic(TopicNames.TransactionStateTopicName, out var topic) && topic.Partitions.Count > 0
@@ -108,7 +124,9 @@ public sealed class ReplicaTransactionStateLog : ITransactionStateLog
             validateOnly: false);
         if (!_metadata.TryGetTopic(TopicNames.TransactionStateTopicName, out topic))
         {
-            throw new IOException($"Creating {TopicNames.TransactionStateTopicName} failed: {result.ErrorCode} {result.ErrorMessage}");
+            // Too few brokers for its replication factor yet, or the controller is moving: retriable.
+            throw new KafkaApiException(ErrorCode.CoordinatorNotAvailable,
+                $"Creating {TopicNames.TransactionStateTopicName} failed: {result.ErrorCode} {result.ErrorMessage}");
         }
 
         return topic.Partitions.Count;
