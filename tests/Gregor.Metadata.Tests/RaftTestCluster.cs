@@ -2,6 +2,7 @@ using System.Diagnostics;
 using System.Net;
 using System.Net.Sockets;
 using Gregor.Metadata.Quorum;
+using Gregor.TestKit;
 using Xunit;
 
 namespace Gregor.Metadata.Tests;
@@ -22,7 +23,7 @@ internal sealed class RaftTestCluster : IAsyncDisposable
     public RaftTestCluster(string directory)
     {
         _directory = directory;
-        _voters = Enumerable.Range(1, 3).ToDictionary(id => id, _ => new IPEndPoint(IPAddress.Loopback, FreePort()));
+        _voters = Enumerable.Range(1, 3).ToDictionary(id => id, _ => new IPEndPoint(IPAddress.Loopback, TestPorts.Reserve(1)[0]));
         foreach (var id in _voters.Keys)
         {
             Quorums[id] = Create(id);
@@ -98,12 +99,5 @@ internal sealed class RaftTestCluster : IAsyncDisposable
             Assert.True(stopwatch.Elapsed < Patience, "condition not reached in time");
             await Task.Delay(50);
         }
-    }
-
-    private static int FreePort()
-    {
-        using var listener = new TcpListener(IPAddress.Loopback, 0);
-        listener.Start();
-        return ((IPEndPoint)listener.LocalEndpoint).Port;
     }
 }

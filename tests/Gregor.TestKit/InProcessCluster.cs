@@ -48,7 +48,7 @@ public sealed class InProcessCluster : IAsyncDisposable
         var cluster = new InProcessCluster(new TempDirectory("gregor-cluster"));
         try
         {
-            var raftPorts = ReservePorts(brokers);
+            var raftPorts = TestPorts.Reserve(brokers);
             var voters = string.Join(",", Enumerable.Range(1, brokers).Select(id => $"{id}@127.0.0.1:{raftPorts[id - 1]}"));
             for (var id = 1; id <= brokers; id++)
             {
@@ -209,28 +209,6 @@ public sealed class InProcessCluster : IAsyncDisposable
         // In parallel: a node stopping alone would wait for a controller that is stopping too.
         await Task.WhenAll(NodeIds.Select(StopNodeAsync)).ConfigureAwait(false);
         _root.Dispose();
-    }
-
-    /// <summary>Free loopback ports for the Raft transports: bound to port 0, noted, released.</summary>
-    private static int[] ReservePorts(int count)
-    {
-        var listeners = Enumerable.Range(0, count).Select(_ => new TcpListener(IPAddress.Loopback, 0)).ToList();
-        try
-        {
-            foreach (var listener in listeners)
-            {
-                listener.Start();
-            }
-
-            return [.. listeners.Select(l => ((IPEndPoint)l.LocalEndpoint).Port)];
-        }
-        finally
-        {
-            foreach (var listener in listeners)
-            {
-                listener.Stop();
-            }
-        }
     }
 
     private static ILoggerFactory CreateLoggerFactory(int nodeId)

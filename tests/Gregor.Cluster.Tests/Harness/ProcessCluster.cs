@@ -4,6 +4,7 @@ using System.Net;
 using System.Net.Sockets;
 using System.Text;
 using Confluent.Kafka;
+using Gregor.TestKit;
 using Xunit.Abstractions;
 
 namespace Gregor.Cluster.Tests.Harness;
@@ -78,7 +79,7 @@ public sealed class ProcessCluster : IAsyncDisposable
     {
         var work = Path.Combine(Path.GetTempPath(), $"gregor-cluster-{Guid.NewGuid():N}");
         Directory.CreateDirectory(work);
-        var ports = ReservePorts(nodeCount * 2);
+        var ports = TestPorts.Reserve(nodeCount * 2).ToList();
         var nodes = new List<GregorNode>();
         for (var i = 0; i < nodeCount; i++)
         {
@@ -229,33 +230,6 @@ public sealed class ProcessCluster : IAsyncDisposable
                 {
                     await Task.Delay(200).ConfigureAwait(false);
                 }
-            }
-        }
-    }
-
-    /// <summary>
-    /// Ephemeral loopback ports: bound to port 0 all at once (so they are distinct), then released
-    /// for the nodes to bind.
-    /// </summary>
-    private static List<int> ReservePorts(int count)
-    {
-        var listeners = new List<TcpListener>();
-        try
-        {
-            for (var i = 0; i < count; i++)
-            {
-                var listener = new TcpListener(IPAddress.Loopback, 0);
-                listener.Start();
-                listeners.Add(listener);
-            }
-
-            return [.. listeners.Select(l => ((IPEndPoint)l.LocalEndpoint).Port)];
-        }
-        finally
-        {
-            foreach (var listener in listeners)
-            {
-                listener.Stop();
             }
         }
     }
