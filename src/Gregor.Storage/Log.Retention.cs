@@ -74,11 +74,13 @@ public sealed partial class Log
 
             if (count > 0)
             {
-                var newStart = segments[count].BaseOffset;
-                Volatile.Write(ref _logStartOffset, Math.Max(LogStartOffset, newStart));
-                LeaderEpochCache.TruncateFromStart(LogStartOffset);
-                StorageLog.LogStartOffsetMoved(_logger, TopicPartition, LogStartOffset, count);
+                // As Kafka: the segments leave the list first, then the start offset moves, so
+                // whoever sees the new start also sees the segments that begin there.
+                var newStart = Math.Max(LogStartOffset, segments[count].BaseOffset);
                 RemoveSegments(count);
+                Volatile.Write(ref _logStartOffset, newStart);
+                LeaderEpochCache.TruncateFromStart(newStart);
+                StorageLog.LogStartOffsetMoved(_logger, TopicPartition, newStart, count);
             }
 
             DeletePendingFiles(force: false);
