@@ -96,6 +96,7 @@ public sealed class CreateTopicsHandler : ApiHandler<CreateTopicsRequest>
                 Name = topic.Name,
                 TopicId = result.Topic?.TopicId ?? Uuid.Zero,
                 ErrorCode = (short)ErrorCode.None,
+                ErrorMessage = null, // null on success, as Kafka sends it (the definition's default is "")
                 NumPartitions = result.NumPartitions,
                 ReplicationFactor = result.ReplicationFactor,
             };

@@ -32,6 +32,7 @@ public sealed class DescribeConfigsHandler : ApiHandler<DescribeConfigsRequest>
                 ResourceType = resource.ResourceType,
                 ResourceName = resource.ResourceName,
                 ErrorCode = (short)ErrorCode.None,
+                ErrorMessage = null, // null on success, as Kafka sends it (the definition's default is "")
             };
             response.Results.Add(result);
             var keys = resource.ConfigurationKeys is { } list ? new HashSet<string>(list, StringComparer.Ordinal) : null;
