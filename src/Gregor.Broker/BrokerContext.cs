@@ -26,8 +26,8 @@ public sealed class BrokerContext
         TimeProvider = timeProvider;
         LoggerFactory = loggerFactory;
         BrokerConfigDescriber = brokerConfigDescriber;
-        TopicCreator = new TopicCreator(metadata, topicWriter, settings);
         Logger = loggerFactory.CreateLogger("Gregor.Broker");
+        TopicCreator = new TopicCreator(metadata, topicWriter, settings, Logger);
         _groups = new Lazy<GroupCoordinatorBinding>(() => new GroupCoordinatorBinding(this));
     }
 

@@ -25,6 +25,9 @@ internal static partial class BrokerLog
 
 
 
+    [LoggerMessage(EventId = 1004, Level = LogLevel.Warning, Message = "Topic {Topic}: {Note}")]
+    public static partial void RemovedTopicConfig(ILogger logger, string topic, string note);
+
     [LoggerMessage(EventId = 1011, Level = LogLevel.Error, Message = "Unexpected error handling {ApiKey} v{Version} (correlation id {CorrelationId}) from {ClientId}")]
     public static partial void HandlerFailed(ILogger logger, Exception exception, string apiKey, short version, int correlationId, string? clientId);
 

@@ -69,8 +69,18 @@ public sealed class TopicConfigAlterations
             return e;
         }
 
-        var overrides = configs.ToDictionary(c => c.Name, c => c.Value!, StringComparer.Ordinal);
-        return Commit(resourceName, overrides, validateOnly);
+        var notes = new List<string>();
+        Dictionary<string, string> overrides;
+        try
+        {
+            overrides = RemovedTopicConfigs.TranslateAll(configs.ToDictionary(c => c.Name, c => c.Value!, StringComparer.Ordinal), notes);
+        }
+        catch (InvalidConfigException invalid)
+        {
+            return new(ErrorCode.InvalidConfig, invalid.Message);
+        }
+
+        return Commit(resourceName, overrides, validateOnly, notes);
     }
 
     /// <summary>IncrementalAlterConfigs: SET, DELETE, APPEND and SUBTRACT on the current overrides.</summary>
@@ -111,11 +121,41 @@ public sealed class TopicConfigAlterations
             return e;
         }
 
+        // Configs Kafka 4.0 removed become what RemovedTopicConfigs makes of them; they are not lists,
+        // so APPEND and SUBTRACT fail as on any scalar config.
+        var notes = new List<string>();
+        var operations = new List<(string Name, sbyte Operation, string? Value)>(configs.Count);
+        var names = configs.Select(c => c.Name).ToList();
+        foreach (var config in configs)
+        {
+            if (!RemovedTopicConfigs.IsRemoved(config.Name) || config.Operation > (sbyte)AlterConfigOp.Delete)
+            {
+                operations.Add(config);
+                continue;
+            }
+
+            try
+            {
+                operations.AddRange(RemovedTopicConfigs.Translate(config.Name, config.Operation == (sbyte)AlterConfigOp.Set, config.Value, names, notes)
+                    .Select(m => (m.Key, (sbyte)AlterConfigOp.Set, (string?)m.Value)));
+            }
+            catch (InvalidConfigException invalid)
+            {
+                return new(ErrorCode.InvalidConfig, invalid.Message);
+            }
+        }
+
         var overrides = new Dictionary<string, string>(topic!.Configs, StringComparer.Ordinal);
-        foreach (var (name, operation, value) in configs)
+        foreach (var (name, operation, value) in operations)
         {
             if (!LogConfig.DefinitionsByName.TryGetValue(name, out var definition))
             {
+                if (RemovedTopicConfigs.IsRemoved(name))
+                {
+                    var verb = operation == (sbyte)AlterConfigOp.Append ? "append" : "subtract";
+                    return new(ErrorCode.InvalidConfig, $"Config value {verb} is not allowed for config key: {name}");
+                }
+
                 return new(ErrorCode.InvalidConfig, $"Unknown topic config name: {name}");
             }
 
@@ -146,7 +186,7 @@ public sealed class TopicConfigAlterations
             }
         }
 
-        return Commit(resourceName, overrides, validateOnly);
+        return Commit(resourceName, overrides, validateOnly, notes);
     }
 
     private static List<string> SplitList(string value) =>
@@ -170,8 +210,13 @@ public sealed class TopicConfigAlterations
         return null;
     }
 
-    private AlterConfigResult Commit(string topic, Dictionary<string, string> overrides, bool validateOnly)
+    private AlterConfigResult Commit(string topic, Dictionary<string, string> overrides, bool validateOnly, List<string> notes)
     {
+        foreach (var note in notes)
+        {
+            BrokerLog.RemovedTopicConfig(_broker.Logger, topic, note);
+        }
+
         foreach (var (name, value) in overrides)
         {
             var problem = LogConfig.Validate(name, value);

@@ -1,5 +1,7 @@
 using Gregor.Protocol;
 using Gregor.Storage;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Logging.Abstractions;
 
 namespace Gregor.Broker.Metadata;
 
@@ -25,12 +27,32 @@ public sealed class TopicCreator
     private readonly IMetadataView _metadata;
     private readonly ITopicMetadataWriter _writer;
     private readonly BrokerSettings _settings;
+    private readonly ILogger _logger;
 
-    public TopicCreator(IMetadataView metadata, ITopicMetadataWriter writer, BrokerSettings settings)
+    public TopicCreator(IMetadataView metadata, ITopicMetadataWriter writer, BrokerSettings settings, ILogger? logger = null)
     {
         _metadata = metadata;
         _writer = writer;
         _settings = settings;
+        _logger = logger ?? NullLogger.Instance;
+    }
+
+    /// <summary>The configs with those Kafka 4.0 removed dropped or mapped (<see cref="RemovedTopicConfigs"/>), each change logged.</summary>
+    private Dictionary<string, string> WithoutRemovedConfigs(string topic, Dictionary<string, string> overrides)
+    {
+        if (!overrides.Keys.Any(RemovedTopicConfigs.IsRemoved))
+        {
+            return overrides;
+        }
+
+        var notes = new List<string>();
+        var translated = RemovedTopicConfigs.TranslateAll(overrides, notes);
+        foreach (var note in notes)
+        {
+            BrokerLog.RemovedTopicConfig(_logger, topic, note);
+        }
+
+        return translated;
     }
 
     public TopicCreationResult Create(
@@ -115,6 +137,7 @@ public sealed class TopicCreator
         LogConfig config;
         try
         {
+            overrides = WithoutRemovedConfigs(name, overrides);
             config = LogConfig.Create(_settings.Properties, overrides);
         }
         catch (InvalidConfigException e)

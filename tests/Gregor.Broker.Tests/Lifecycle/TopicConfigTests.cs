@@ -111,6 +111,93 @@ public sealed class TopicConfigTests
         Assert.Equal(ErrorCode.InvalidRequest, brokerAlter.Results.Single().Error.Code);
     }
 
+    /// <summary>
+    /// Configs Kafka 4.0 removed, as a Kafka 3.x tool sends them: CreateTopics and both alter APIs
+    /// succeed, message.timestamp.difference.max.ms becomes the before/after bounds (and is
+    /// enforced), the ignored ones leave no override, and a value 3.x would refuse is INVALID_CONFIG.
+    /// </summary>
+    [Fact]
+    public async Task ConfigsRemovedInKafka4AreAcceptedIgnoredOrMapped()
+    {
+        await using var broker = await InProcessBroker.StartAsync();
+        var bs = broker.BootstrapServers;
+        using var admin = Clients.Admin(bs);
+        await admin.CreateTopicsAsync([new TopicSpecification
+        {
+            Name = "removed-configs",
+            NumPartitions = 1,
+            ReplicationFactor = 1,
+            Configs = new Dictionary<string, string>
+            {
+                ["message.format.version"] = "2.8-IV1",
+                ["message.downconversion.enable"] = "true",
+                ["message.timestamp.difference.max.ms"] = "60000",
+                ["retention.ms"] = "3600000",
+            },
+        }]);
+
+        var described = (await admin.DescribeConfigsAsync([Topic("removed-configs")])).Single().Entries;
+        Assert.False(described.ContainsKey("message.format.version"));
+        Assert.False(described.ContainsKey("message.downconversion.enable"));
+        Assert.Equal("60000", described["message.timestamp.before.max.ms"].Value);
+        Assert.Equal("60000", described["message.timestamp.after.max.ms"].Value);
+        Assert.Equal(ConfigSource.DynamicTopicConfig, described["message.timestamp.after.max.ms"].Source);
+        Assert.Equal("3600000", described["retention.ms"].Value);
+        Assert.Equal(
+            ["message.timestamp.after.max.ms", "message.timestamp.before.max.ms", "retention.ms"],
+            broker.Server.ReplicaManager.GetPartition("removed-configs", 0)!.Log.Config.Overrides.Keys.Order());
+
+        // The mapped bound is enforced: a record two minutes old is refused.
+        using (var producer = new ProducerBuilder<Null, string>(Clients.ProducerConfig(bs)).Build())
+        {
+            var old = await Assert.ThrowsAsync<ProduceException<Null, string>>(() => producer.ProduceAsync("removed-configs",
+                new Message<Null, string> { Value = "old", Timestamp = new Timestamp(DateTime.UtcNow.AddMinutes(-2)) }));
+            Assert.Equal(ErrorCode.InvalidTimestamp, old.Error.Code);
+            var fresh = await producer.ProduceAsync("removed-configs", new Message<Null, string> { Value = "fresh" });
+            Assert.Equal(0, fresh.Offset.Value);
+        }
+
+        // Incremental: a difference next to an explicit after bound sets only the before bound;
+        // deleting a removed config changes nothing.
+        await admin.IncrementalAlterConfigsAsync(new Dictionary<ConfigResource, List<ConfigEntry>>
+        {
+            [Topic("removed-configs")] =
+            [
+                new ConfigEntry { Name = "message.timestamp.difference.max.ms", Value = "5000", IncrementalOperation = AlterConfigOpType.Set },
+                new ConfigEntry { Name = "message.timestamp.after.max.ms", Value = "1000", IncrementalOperation = AlterConfigOpType.Set },
+                new ConfigEntry { Name = "message.format.version", Value = "3.0", IncrementalOperation = AlterConfigOpType.Set },
+                new ConfigEntry { Name = "message.downconversion.enable", IncrementalOperation = AlterConfigOpType.Delete },
+            ],
+        });
+        described = (await admin.DescribeConfigsAsync([Topic("removed-configs")])).Single().Entries;
+        Assert.Equal("5000", described["message.timestamp.before.max.ms"].Value);
+        Assert.Equal("1000", described["message.timestamp.after.max.ms"].Value);
+        Assert.Equal("3600000", described["retention.ms"].Value);
+
+        // Values Kafka 3.x refused are still refused, and change nothing.
+        var badVersion = await Assert.ThrowsAsync<IncrementalAlterConfigsException>(() =>
+            admin.IncrementalAlterConfigsAsync(new Dictionary<ConfigResource, List<ConfigEntry>>
+            {
+                [Topic("removed-configs")] = [new ConfigEntry { Name = "message.format.version", Value = "latest", IncrementalOperation = AlterConfigOpType.Set }],
+            }));
+        Assert.Equal(ErrorCode.InvalidConfig, badVersion.Results.Single().Error.Code);
+        var appended = await Assert.ThrowsAsync<IncrementalAlterConfigsException>(() =>
+            admin.IncrementalAlterConfigsAsync(new Dictionary<ConfigResource, List<ConfigEntry>>
+            {
+                [Topic("removed-configs")] = [new ConfigEntry { Name = "message.format.version", Value = "3.0", IncrementalOperation = AlterConfigOpType.Append }],
+            }));
+        Assert.Equal(ErrorCode.InvalidConfig, appended.Results.Single().Error.Code);
+        var badCreate = await Assert.ThrowsAsync<CreateTopicsException>(() => admin.CreateTopicsAsync([new TopicSpecification
+        {
+            Name = "removed-configs-bad",
+            NumPartitions = 1,
+            ReplicationFactor = 1,
+            Configs = new Dictionary<string, string> { ["message.timestamp.difference.max.ms"] = "-5" },
+        }]));
+        Assert.Equal(ErrorCode.InvalidConfig, badCreate.Results.Single().Error.Code);
+        Assert.Equal("5000", (await DescribeAsync(admin, "removed-configs", "message.timestamp.before.max.ms")).Value);
+    }
+
 #pragma warning disable CS0618 // AlterConfigsAsync is deprecated in the client, still used by tools.
     [Fact]
     public async Task LegacyAlterConfigsReplacesAllOverrides()
@@ -135,6 +222,15 @@ public sealed class TopicConfigTests
         }));
         Assert.Equal(ErrorCode.InvalidConfig, bad.Results.Single().Error.Code);
         Assert.Equal("5000", (await DescribeAsync(admin, "legacy", "max.message.bytes")).Value);
+
+        // A Kafka 3.x tool's full set, with a config Kafka 4.0 removed: accepted, the removed one mapped.
+        await admin.AlterConfigsAsync(new Dictionary<ConfigResource, List<ConfigEntry>>
+        {
+            [Topic("legacy")] = [new ConfigEntry { Name = "max.message.bytes", Value = "6000" }, new ConfigEntry { Name = "message.timestamp.difference.max.ms", Value = "7000" }],
+        });
+        Assert.Equal("6000", (await DescribeAsync(admin, "legacy", "max.message.bytes")).Value);
+        Assert.Equal("7000", (await DescribeAsync(admin, "legacy", "message.timestamp.before.max.ms")).Value);
+        Assert.Equal("7000", (await DescribeAsync(admin, "legacy", "message.timestamp.after.max.ms")).Value);
     }
 #pragma warning restore CS0618
 }
